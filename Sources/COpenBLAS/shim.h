@@ -1,0 +1,5 @@
+#ifndef PEEPHOLE_COPENBLAS_SHIM_H
+#define PEEPHOLE_COPENBLAS_SHIM_H
+#include <cblas.h>
+
+#endif

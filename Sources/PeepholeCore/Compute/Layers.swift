@@ -1,0 +1,89 @@
+/// A fully connected layer over the last axis.
+struct DenseLayer: Sendable {
+    let units: Int
+    let inputWidth: Int
+    /// `[inputWidth, units]`.
+    let kernel: [Float]
+    /// `[units]`; zeros for a layer without bias.
+    let bias: [Float]
+    let activation: Activation
+
+    /// `[…, inputWidth]` → `[…, units]`.
+    func run(_ input: Tensor) -> Tensor {
+        precondition(input.lastDimension == inputWidth, "Dense input width \(input.lastDimension)")
+        let rows = input.rows
+        var output = [Float](repeating: 0, count: rows * units)
+        for offset in stride(from: 0, to: output.count, by: units) {
+            for unit in 0..<units { output[offset + unit] = bias[unit] }
+        }
+        BLAS.sgemm(.none, .none, m: rows, n: units, k: inputWidth,
+                   a: input.data, lda: inputWidth, b: kernel, ldb: units, beta: 1, c: &output, ldc: units)
+        output.withUnsafeMutableBufferPointer { activation.apply($0.baseAddress!, count: $0.count, width: units) }
+        return Tensor(shape: input.shape.dropLast() + [units], data: output)
+    }
+}
+
+/// Token ids to vectors.
+struct EmbeddingLayer: Sendable {
+    let inputDim: Int
+    let outputDim: Int
+    let maskZero: Bool
+    /// `[inputDim, outputDim]`.
+    let embeddings: [Float]
+
+    /// `[batch, steps]` of ids (validated by the caller) → `[batch, steps, outputDim]`.
+    func run(_ ids: Tensor) -> Tensor {
+        var output = [Float](repeating: 0, count: ids.data.count * outputDim)
+        for (position, id) in ids.data.enumerated() {
+            let from = Int(id) * outputDim, to = position * outputDim
+            for feature in 0..<outputDim { output[to + feature] = embeddings[from + feature] }
+        }
+        return Tensor(shape: ids.shape + [outputDim], data: output)
+    }
+}
+
+/// A forward and a backward LSTM merged.
+struct BidirectionalLayer: Sendable {
+    let forward: LSTMCell
+    let backward: LSTMCell
+    let merge: MergeMode
+
+    /// Runs both directions; the backward sequence is flipped back to input order before merging.
+    func run(_ input: Tensor, mask: [Bool]?) -> (output: Tensor, forward: LSTMState, backward: LSTMState) {
+        let forwardResult = forward.run(input, mask: mask)
+        var backwardOutput = backward.run(input, mask: mask)
+        if backward.options.returnSequences {
+            backwardOutput.output = Self.reversedInTime(backwardOutput.output)
+        }
+        let merged = Self.merge(forwardResult.output, backwardOutput.output, mode: merge)
+        return (merged, forwardResult.state, backwardOutput.state)
+    }
+
+    private static func reversedInTime(_ tensor: Tensor) -> Tensor {
+        let batch = tensor.shape[0], steps = tensor.shape[1], width = tensor.shape[2]
+        var data = [Float](repeating: 0, count: tensor.data.count)
+        for row in 0..<batch {
+            for step in 0..<steps {
+                let from = (row * steps + step) * width, to = (row * steps + steps - 1 - step) * width
+                for feature in 0..<width { data[to + feature] = tensor.data[from + feature] }
+            }
+        }
+        return Tensor(shape: tensor.shape, data: data)
+    }
+
+    private static func merge(_ a: Tensor, _ b: Tensor, mode: MergeMode) -> Tensor {
+        switch mode {
+        case .concat:
+            let rows = a.rows, wa = a.lastDimension, wb = b.lastDimension
+            var data = [Float](repeating: 0, count: rows * (wa + wb))
+            for row in 0..<rows {
+                for index in 0..<wa { data[row * (wa + wb) + index] = a.data[row * wa + index] }
+                for index in 0..<wb { data[row * (wa + wb) + wa + index] = b.data[row * wb + index] }
+            }
+            return Tensor(shape: a.shape.dropLast() + [wa + wb], data: data)
+        case .sum: return Tensor(shape: a.shape, data: zip(a.data, b.data).map { $0 + $1 })
+        case .mul: return Tensor(shape: a.shape, data: zip(a.data, b.data).map { $0 * $1 })
+        case .ave: return Tensor(shape: a.shape, data: zip(a.data, b.data).map { ($0 + $1) / 2 })
+        }
+    }
+}

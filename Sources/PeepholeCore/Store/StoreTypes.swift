@@ -1,0 +1,88 @@
+import Foundation
+
+/// One layer as the store describes it: what `model.summary()` shows, plus Keras' config.
+public struct LayerInfo: Sendable, Codable, Equatable {
+    /// The Keras layer name.
+    public var name: String
+    /// The Keras class.
+    public var className: String
+    /// The output shape, batch axis first as `nil` (Keras' `None`).
+    public var outputShape: [Int?]
+    /// The number of weights.
+    public var parameterCount: Int
+}
+
+/// One stored version of a model: everything but the weights.
+public struct VersionInfo: Sendable, Codable, Equatable {
+    /// The model's name.
+    public var model: String
+    /// The version number, 1 for the first import.
+    public var version: Int
+    /// When it was imported (ISO 8601, UTC).
+    public var importedAt: String
+    /// The imported file's name.
+    public var sourceFile: String
+    /// SHA-256 of the imported file.
+    public var sourceSHA256: String
+    /// `keras` or `h5`.
+    public var format: String
+    /// The Keras version that wrote the file.
+    public var kerasVersion: String
+    /// The input shape, batch axis first as `nil`.
+    public var inputShape: [Int?]
+    /// `float32` or `int32`.
+    public var inputDType: InputDType
+    /// The tokens of a character model, in index order.
+    public var vocabulary: [String]?
+    /// The layers in order.
+    public var layers: [LayerInfo]
+
+    /// The total number of weights.
+    public var parameterCount: Int { layers.reduce(0) { $0 + $1.parameterCount } }
+
+    /// The output shape of the whole model, batch axis first as `nil`.
+    public var outputShape: [Int?] { layers.last?.outputShape ?? inputShape }
+
+    /// The layer table printed by `peephole import` and `peephole models`, like `model.summary()`.
+    public var summary: String {
+        let rows = [("Layer (type)", "Output Shape", "Param #")]
+            + layers.map { ("\($0.name) (\($0.className))", Network.describe($0.outputShape), Self.grouped($0.parameterCount)) }
+        let first = rows.map(\.0.count).max()! + 2, second = rows.map(\.1.count).max()! + 2
+        let width = first + second + rows.map(\.2.count).max()!
+        func pad(_ text: String, _ size: Int) -> String { text + String(repeating: " ", count: max(0, size - text.count)) }
+        var lines = ["Model \"\(model)\" version \(version): \(sourceFile) (\(format), Keras \(kerasVersion)), input \(Network.describe(inputShape)) \(inputDType.rawValue)"]
+        lines.append(String(repeating: "━", count: width))
+        for (index, row) in rows.enumerated() {
+            lines.append(pad(row.0, first) + pad(row.1, second) + row.2)
+            lines.append(String(repeating: index == 0 ? "━" : "─", count: width))
+        }
+        lines.removeLast()
+        lines.append(String(repeating: "━", count: width))
+        lines.append("Total params: \(Self.grouped(parameterCount))")
+        if let vocabulary { lines.append("Vocabulary: \(vocabulary.count) tokens") }
+        return lines.joined(separator: "\n")
+    }
+
+    private static func grouped(_ value: Int) -> String {
+        let digits = Array(String(value))
+        return String(digits.enumerated().flatMap { index, digit in
+            (index > 0 && (digits.count - index) % 3 == 0 ? [","] : []) + [digit]
+        })
+    }
+}
+
+/// A model and its versions.
+public struct ModelSummary: Sendable, Codable, Equatable {
+    /// The model's name.
+    public var name: String
+    /// Its versions, oldest first.
+    public var versions: [VersionInfo]
+}
+
+/// A version loaded from the store, ready to run.
+public struct LoadedModel: Sendable {
+    /// What the store says about it.
+    public var info: VersionInfo
+    /// The runnable network.
+    public var network: Network
+}
