@@ -31,13 +31,14 @@ public struct KerasArchitecture: Sendable {
     public static func parse(modelConfig: [String: Any], kerasMajor: Int) throws -> KerasArchitecture {
         let className = modelConfig["class_name"] as? String ?? "?"
         guard let config = modelConfig["config"] as? [String: Any],
-              let layerObjects = config["layers"] as? [[String: Any]] else {
+              var layerObjects = config["layers"] as? [[String: Any]] else {
             throw PeepholeError.unsupported(layer: className, detail: "model configuration has no layer list")
         }
         switch className {
         case "Sequential":
             break
         case "Functional", "Model":
+            layerObjects = withoutMaskOperations(layerObjects)
             try requireSingleChain(layerObjects)
         default:
             throw PeepholeError.unsupported(layer: className, detail: "model class \(className) is not supported (Sequential or Functional)")
@@ -137,16 +138,37 @@ public struct KerasArchitecture: Sendable {
         }
     }
 
-    /// The layer names a Functional layer's inbound nodes refer to, in both Keras 3
-    /// (`keras_history`) and Keras 2 (`[[name, node, tensor, kwargs]]`) form.
+    /// Keras 3 writes the mask a Masking layer computes, in a Functional model, as `NotEqual` and
+    /// `Any` operation layers that feed only the `mask` arguments of later layers. They compute
+    /// what Masking computes, so they are dropped here and the chain is checked without them.
+    private static func withoutMaskOperations(_ layers: [[String: Any]]) -> [[String: Any]] {
+        guard layers.contains(where: { $0["class_name"] as? String == "Masking" }) else { return layers }
+        var kept = layers
+        while true {
+            let dataSources = Set(kept.flatMap { inboundLayerNames($0["inbound_nodes"]) })
+            let next = kept.filter { object in
+                let name = (object["config"] as? [String: Any])?["name"] as? String ?? ""
+                let isMaskOperation = ["NotEqual", "Any"].contains(object["class_name"] as? String ?? "")
+                return !isMaskOperation || dataSources.contains(name)
+            }
+            if next.count == kept.count { return kept }
+            kept = next
+        }
+    }
+
+    /// The layer names a Functional layer's inbound nodes take data from (the `mask` keyword
+    /// arguments aside), in both Keras 3 (`{"args": [keras tensors], "kwargs"}`) and Keras 2
+    /// (`[[name, node, tensor, kwargs]]`) form.
     private static func inboundLayerNames(_ nodes: Any?) -> [String] {
         var names: [String] = []
         func visit(_ value: Any) {
             if let dictionary = value as? [String: Any] {
                 if let history = dictionary["keras_history"] as? [Any], let name = history.first as? String {
                     names.append(name)
+                } else if let arguments = dictionary["args"] {
+                    visit(arguments)
                 } else {
-                    dictionary.values.forEach(visit)
+                    dictionary.filter { $0.key != "kwargs" }.values.forEach(visit)
                 }
             } else if let array = value as? [Any] {
                 if array.count >= 3, let name = array[0] as? String, array[1] is NSNumber {
