@@ -32,50 +32,49 @@ public enum Inference {
         return json.bytes
     }
 
-    /// `{"model", "version", "layer", "output"}` (+ `"states"`): one layer's output.
+    /// `{"model", "version", "layer", "output"}` (+ `"states"`, and the per-step fields of
+    /// `LayerStates.write`): one layer's output.
     public static func layerOutput(_ model: LoadedModel, layer name: String, _ request: InferenceRequest) throws -> [UInt8] {
         guard let index = model.network.layerIndex(named: name) else {
             throw PeepholeError.unknownLayer(model: model.info.model, layer: name)
         }
         let layer = model.network.layers[index]
-        if request.states {
-            switch layer.kind {
-            case .lstm, .bidirectional: break
-            default:
-                throw PeepholeError.notApplicable(field: "states", message: "layer '\(name)' is a \(layer.className), not an LSTM or Bidirectional LSTM")
+        let batch = request.input.shape[0]
+        let wantsLSTM = request.states || !request.trace.isEmpty || request.initialState != nil
+        if wantsLSTM {
+            guard let units = LayerStates.directions(layer) else {
+                let field = request.states ? "states" : request.initialState != nil ? "initial_state" : "sequences"
+                throw PeepholeError.notApplicable(field: field, message: "layer '\(name)' is a \(layer.className), not an LSTM or Bidirectional LSTM")
             }
+            if let bad = request.trace.units?.first(where: { $0 >= units.min()! }) {
+                throw PeepholeError.invalidInput(field: "units", message: "unit \(bad) is out of range: layer '\(name)' has \(units.min()!) units")
+            }
+        } else if request.trace.units != nil || request.trace.steps.from != nil || request.trace.steps.to != nil {
+            throw PeepholeError.invalidInput(field: request.trace.units != nil ? "units" : "steps", message: "filters per-step fields: ask for sequences, gates or preactivations too")
         }
-        let result = model.network.run(request.input, through: index, capture: [index], states: request.states ? [index] : [])
+        var initialStates: [Int: LayerState] = [:]
+        if let value = request.initialState {
+            initialStates[index] = try LayerStates.parse(value, field: "initial_state", layer: layer, batch: batch)
+        }
+        let result = model.network.run(
+            request.input, through: index, capture: [index], states: request.states ? [index] : [],
+            initialStates: initialStates, traces: request.trace.isEmpty ? [:] : [index: request.trace])
         var json = JSONWriter()
         json.beginObject()
         json.string(model.info.model, key: "model")
         json.int(model.info.version, key: "version")
         json.string(name, key: "layer")
         json.tensor(result.layerOutputs[index]!, key: "output")
-        switch result.states[index] {
-        case let .lstm(state)?:
+        if let state = result.states[index] {
             json.beginObject("states")
-            write(state, into: &json)
+            LayerStates.write(state, into: &json)
             json.endObject()
-        case let .bidirectional(forward, backward)?:
-            json.beginObject("states")
-            json.beginObject("forward")
-            write(forward, into: &json)
-            json.endObject()
-            json.beginObject("backward")
-            write(backward, into: &json)
-            json.endObject()
-            json.endObject()
-        case nil:
-            break
+        }
+        if let trace = result.traces[index] {
+            LayerStates.write(trace, batch: batch, into: &json)
         }
         json.endObject()
         return json.bytes
-    }
-
-    private static func write(_ state: LSTMState, into json: inout JSONWriter) {
-        json.tensor(state.h, key: "h")
-        json.tensor(state.c, key: "c")
     }
 
     /// Checks that `top_k` applies: a vocabulary, and a `[batch, vocabulary]` output.

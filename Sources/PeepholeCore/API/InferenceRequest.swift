@@ -19,6 +19,11 @@ public struct InferenceRequest: Sendable {
     public var topK: Int?
     /// `states`: whether to return an LSTM layer's final states (layer output only).
     public var states: Bool = false
+    /// `sequences`, `gates`, `preactivations`, `units`, `steps`: what to record of an LSTM
+    /// layer step by step (layer output only).
+    public var trace = TraceOptions()
+    /// `initial_state`: the state an LSTM layer starts from, checked against the layer later.
+    public var initialState: JSONValue?
 
     /// Which endpoint a request is for; each accepts its own options.
     public enum Endpoint: Sendable {
@@ -27,7 +32,7 @@ public struct InferenceRequest: Sendable {
         var options: Set<String> {
             switch self {
             case .predict: ["inputs", "text", "top_k"]
-            case .layerOutput: ["inputs", "text", "states"]
+            case .layerOutput: ["inputs", "text", "states", "sequences", "gates", "preactivations", "units", "steps", "initial_state"]
             }
         }
     }
@@ -64,12 +69,53 @@ public struct InferenceRequest: Sendable {
         case let .number(k)? where k >= 1 && k.rounded() == k && k < 1e9: request.topK = Int(k)
         case let other?: throw PeepholeError.invalidInput(field: "top_k", message: "expected a positive integer, got \(other.typeName)")
         }
-        switch fields["states"] {
+        request.states = try flag("states", in: fields)
+        request.trace.sequence = try flag("sequences", in: fields)
+        request.trace.gates = try flag("gates", in: fields)
+        request.trace.preactivations = try flag("preactivations", in: fields)
+        switch fields["units"] {
         case nil: break
-        case let .bool(flag)?: request.states = flag
-        case let other?: throw PeepholeError.invalidInput(field: "states", message: "expected true or false, got \(other.typeName)")
+        case let .array(elements)? where !elements.isEmpty:
+            request.trace.units = try elements.enumerated().map { index, element in
+                guard case let .number(value) = element, value >= 0, value.rounded() == value, value < 1e9 else {
+                    throw PeepholeError.invalidInput(field: "units[\(index)]", message: "expected a unit index (a non-negative integer), got \(element.typeName)")
+                }
+                return Int(value)
+            }
+            if Set(request.trace.units!).count != elements.count {
+                throw PeepholeError.invalidInput(field: "units", message: "lists a unit twice")
+            }
+        case let other?:
+            throw PeepholeError.invalidInput(field: "units", message: "expected a non-empty array of unit indices, got \(other.typeName)")
         }
+        switch fields["steps"] {
+        case nil: break
+        case let .object(range)?:
+            if let key = range.keys.first(where: { $0 != "from" && $0 != "to" }) {
+                throw PeepholeError.invalidInput(field: "steps.\(key)", message: "unknown field (accepted: from, to)")
+            }
+            request.trace.steps = (try integer("from", in: range, field: "steps.from"), try integer("to", in: range, field: "steps.to"))
+        case let other?:
+            throw PeepholeError.invalidInput(field: "steps", message: "expected {\"from\": first, \"to\": end}, got \(other.typeName)")
+        }
+        request.initialState = fields["initial_state"]
         return request
+    }
+
+    private static func flag(_ key: String, in fields: [String: JSONValue]) throws -> Bool {
+        switch fields[key] {
+        case nil: return false
+        case let .bool(flag)?: return flag
+        case let other?: throw PeepholeError.invalidInput(field: key, message: "expected true or false, got \(other.typeName)")
+        }
+    }
+
+    private static func integer(_ key: String, in fields: [String: JSONValue], field: String) throws -> Int? {
+        switch fields[key] {
+        case nil, .null?: return nil
+        case let .number(value)? where value.rounded() == value && abs(value) < 1e9: return Int(value)
+        case let other?: throw PeepholeError.invalidInput(field: field, message: "expected an integer, got \(other.typeName)")
+        }
     }
 }
 

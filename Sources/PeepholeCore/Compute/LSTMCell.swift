@@ -29,7 +29,8 @@ struct LSTMCell: Sendable {
     /// `mask` (`[batch·steps]`, batch-major, true where a step counts) makes masked steps keep the
     /// previous state and output the previous output (or zeros with `zeroOutputForMask`), as Keras
     /// does. `initial` is the starting state (zeros when nil).
-    func run(_ input: Tensor, mask: [Bool]?, initial: LSTMState? = nil) -> Result {
+    /// `trace`, when given, records the steps and units it was made for.
+    func run(_ input: Tensor, mask: [Bool]?, initial: LSTMState? = nil, trace: LSTMTraceRecorder? = nil) -> Result {
         let batch = input.shape[0], steps = input.shape[1], units = options.units, gates = 4 * units
         precondition(input.shape.count == 3 && input.shape[2] == inputWidth, "LSTM input shape \(input.shape)")
 
@@ -69,7 +70,8 @@ struct LSTMCell: Sendable {
                 let sourceStep = options.goBackwards ? steps - 1 - step : step
                 for row in 0..<batch {
                     let state = row * units
-                    if mask?[row * steps + sourceStep] ?? true {
+                    let kept = mask?[row * steps + sourceStep] ?? true
+                    if kept {
                         let zRow = zStep + row * gates
                         for unit in 0..<units {
                             let inputGate = recurrent.scalar(zRow[unit])
@@ -84,6 +86,8 @@ struct LSTMCell: Sendable {
                     } else if options.zeroOutputForMask {
                         for unit in 0..<units { previousOutput[state + unit] = 0 }
                     }
+                    trace?.record(step: step, row: row, kept: kept, z: zStep + row * gates,
+                                  h: h[state..<(state + units)], c: c[state..<(state + units)], width: units)
                     if options.returnSequences {
                         let to = (row * steps + step) * units
                         for unit in 0..<units { sequence[to + unit] = previousOutput[state + unit] }

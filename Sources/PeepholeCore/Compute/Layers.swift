@@ -49,9 +49,12 @@ struct BidirectionalLayer: Sendable {
     let merge: MergeMode
 
     /// Runs both directions; the backward sequence is flipped back to input order before merging.
-    func run(_ input: Tensor, mask: [Bool]?) -> (output: Tensor, forward: LSTMState, backward: LSTMState) {
-        let forwardResult = forward.run(input, mask: mask)
-        var backwardOutput = backward.run(input, mask: mask)
+    func run(
+        _ input: Tensor, mask: [Bool]?, initial: (LSTMState?, LSTMState?) = (nil, nil),
+        traces: (LSTMTraceRecorder?, LSTMTraceRecorder?) = (nil, nil)
+    ) -> (output: Tensor, forward: LSTMState, backward: LSTMState) {
+        let forwardResult = forward.run(input, mask: mask, initial: initial.0, trace: traces.0)
+        var backwardOutput = backward.run(input, mask: mask, initial: initial.1, trace: traces.1)
         if backward.options.returnSequences {
             backwardOutput.output = Self.reversedInTime(backwardOutput.output)
         }

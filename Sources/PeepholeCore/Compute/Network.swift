@@ -6,6 +6,14 @@ public enum LayerState: Sendable, Equatable {
     case bidirectional(forward: LSTMState, backward: LSTMState)
 }
 
+/// The per-step record of an LSTM-based layer after a run.
+public enum LayerTrace: Sendable, Equatable {
+    /// A plain LSTM.
+    case lstm(LSTMTrace)
+    /// A Bidirectional LSTM: one record per direction.
+    case bidirectional(forward: LSTMTrace, backward: LSTMTrace)
+}
+
 /// What one forward pass produced.
 public struct ForwardResult: Sendable {
     /// The output of the last layer run.
@@ -14,6 +22,8 @@ public struct ForwardResult: Sendable {
     public var layerOutputs: [Int: Tensor]
     /// The final states of the LSTM layers asked for, by layer index.
     public var states: [Int: LayerState]
+    /// The per-step records of the LSTM layers asked for, by layer index.
+    public var traces: [Int: LayerTrace] = [:]
 }
 
 /// One layer of a loaded network.
@@ -142,7 +152,13 @@ public struct Network: Sendable {
 
     /// Runs layers `0...last` (the whole model by default) on a validated input, keeping the
     /// outputs of the layers in `capture` and the final states of the LSTM layers in `states`.
-    public func run(_ input: Tensor, through last: Int? = nil, capture: Set<Int> = [], states: Set<Int> = []) -> ForwardResult {
+    /// LSTM layers in `initialStates` start from those states (validated by the caller, see
+    /// `validate(initialState:layer:batch:)`) instead of zeros; LSTM layers in `traces` record
+    /// their steps.
+    public func run(
+        _ input: Tensor, through last: Int? = nil, capture: Set<Int> = [], states: Set<Int> = [],
+        initialStates: [Int: LayerState] = [:], traces: [Int: TraceOptions] = [:]
+    ) -> ForwardResult {
         let last = last ?? layers.count - 1
         var value = input
         var mask: [Bool]?
@@ -153,14 +169,26 @@ public struct Network: Sendable {
                 mask = embedding.maskZero ? value.data.map { $0 != 0 } : nil
                 value = embedding.run(value)
             case let .lstm(cell):
-                let run = cell.run(value, mask: mask)
+                let recorder = traces[index].map { LSTMTraceRecorder(options: $0, batch: value.shape[0], stepCount: value.shape[1], lstm: cell.options) }
+                var initial: LSTMState?
+                if case let .lstm(state)? = initialStates[index] { initial = state }
+                let run = cell.run(value, mask: mask, initial: initial, trace: recorder)
                 value = run.output
                 if states.contains(index) { result.states[index] = .lstm(run.state) }
+                if let recorder { result.traces[index] = .lstm(recorder.result) }
                 if !cell.options.returnSequences { mask = nil }
             case let .bidirectional(bidirectional):
-                let run = bidirectional.run(value, mask: mask)
+                let recorders = traces[index].map { options in
+                    [bidirectional.forward, bidirectional.backward].map {
+                        LSTMTraceRecorder(options: options, batch: value.shape[0], stepCount: value.shape[1], lstm: $0.options)
+                    }
+                }
+                var initial: (LSTMState?, LSTMState?) = (nil, nil)
+                if case let .bidirectional(forward, backward)? = initialStates[index] { initial = (forward, backward) }
+                let run = bidirectional.run(value, mask: mask, initial: initial, traces: (recorders?[0], recorders?[1]))
                 value = run.output
                 if states.contains(index) { result.states[index] = .bidirectional(forward: run.forward, backward: run.backward) }
+                if let recorders { result.traces[index] = .bidirectional(forward: recorders[0].result, backward: recorders[1].result) }
                 if !bidirectional.forward.options.returnSequences { mask = nil }
             case let .dense(dense):
                 value = dense.run(value)
