@@ -35,13 +35,30 @@ public enum Inference {
     /// `{"model", "version", "layer", "output"}` (+ `"states"`, and the per-step fields of
     /// `LayerStates.write`): one layer's output.
     public static func layerOutput(_ model: LoadedModel, layer name: String, _ request: InferenceRequest) throws -> [UInt8] {
+        let index = try checkLayerOptions(model, layer: name, request)
+        var initialStates: [Int: LayerState] = [:]
+        if let value = request.initialState {
+            initialStates[index] = try LayerStates.parse(value, field: "initial_state", layer: model.network.layers[index], batch: request.input.shape[0])
+        }
+        let result = model.network.run(
+            request.input, through: index, capture: [index], states: request.states ? [index] : [],
+            initialStates: initialStates, traces: request.trace.isEmpty ? [:] : [index: request.trace])
+        var json = JSONWriter()
+        json.beginObject()
+        json.string(model.info.model, key: "model")
+        json.int(model.info.version, key: "version")
+        writeLayer(name, index: index, result, request, into: &json)
+        json.endObject()
+        return json.bytes
+    }
+
+    /// Finds layer `name` and checks that the request's LSTM options apply to it.
+    static func checkLayerOptions(_ model: LoadedModel, layer name: String, _ request: InferenceRequest) throws -> Int {
         guard let index = model.network.layerIndex(named: name) else {
             throw PeepholeError.unknownLayer(model: model.info.model, layer: name)
         }
         let layer = model.network.layers[index]
-        let batch = request.input.shape[0]
-        let wantsLSTM = request.states || !request.trace.isEmpty || request.initialState != nil
-        if wantsLSTM {
+        if request.states || !request.trace.isEmpty || request.initialState != nil {
             guard let units = LayerStates.directions(layer) else {
                 let field = request.states ? "states" : request.initialState != nil ? "initial_state" : "sequences"
                 throw PeepholeError.notApplicable(field: field, message: "layer '\(name)' is a \(layer.className), not an LSTM or Bidirectional LSTM")
@@ -52,29 +69,21 @@ public enum Inference {
         } else if request.trace.units != nil || request.trace.steps.from != nil || request.trace.steps.to != nil {
             throw PeepholeError.invalidInput(field: request.trace.units != nil ? "units" : "steps", message: "filters per-step fields: ask for sequences, gates or preactivations too")
         }
-        var initialStates: [Int: LayerState] = [:]
-        if let value = request.initialState {
-            initialStates[index] = try LayerStates.parse(value, field: "initial_state", layer: layer, batch: batch)
-        }
-        let result = model.network.run(
-            request.input, through: index, capture: [index], states: request.states ? [index] : [],
-            initialStates: initialStates, traces: request.trace.isEmpty ? [:] : [index: request.trace])
-        var json = JSONWriter()
-        json.beginObject()
-        json.string(model.info.model, key: "model")
-        json.int(model.info.version, key: "version")
+        return index
+    }
+
+    /// Writes `"layer"`, `"output"`, and the `"states"` and per-step fields the request asked for.
+    static func writeLayer(_ name: String, index: Int, _ result: ForwardResult, _ request: InferenceRequest, into json: inout JSONWriter) {
         json.string(name, key: "layer")
         json.tensor(result.layerOutputs[index]!, key: "output")
-        if let state = result.states[index] {
+        if request.states, let state = result.states[index] {
             json.beginObject("states")
             LayerStates.write(state, into: &json)
             json.endObject()
         }
         if let trace = result.traces[index] {
-            LayerStates.write(trace, batch: batch, into: &json)
+            LayerStates.write(trace, batch: request.input.shape[0], into: &json)
         }
-        json.endObject()
-        return json.bytes
     }
 
     /// Checks that `top_k` applies: a vocabulary, and a `[batch, vocabulary]` output.

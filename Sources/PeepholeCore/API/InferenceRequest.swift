@@ -6,6 +6,8 @@ public struct RequestLimits: Sendable, Codable, Equatable {
     public var maxSteps: Int = 4096
     /// The deepest nesting accepted in a request body's arrays.
     public var maxDepth: Int = 8
+    /// The most characters one `/generate` request may ask for.
+    public var maxGenerate: Int = 10_000
 
     /// The defaults.
     public init() {}
@@ -24,15 +26,18 @@ public struct InferenceRequest: Sendable {
     public var trace = TraceOptions()
     /// `initial_state`: the state an LSTM layer starts from, checked against the layer later.
     public var initialState: JSONValue?
+    /// `layer`: the layer whose output and internals a session step also returns.
+    public var layer: String?
 
     /// Which endpoint a request is for; each accepts its own options.
     public enum Endpoint: Sendable {
-        case predict, layerOutput
+        case predict, layerOutput, sessionStep
 
         var options: Set<String> {
             switch self {
             case .predict: ["inputs", "text", "top_k"]
             case .layerOutput: ["inputs", "text", "states", "sequences", "gates", "preactivations", "units", "steps", "initial_state"]
+            case .sessionStep: ["inputs", "text", "layer", "states", "sequences", "gates", "preactivations", "units", "steps"]
             }
         }
     }
@@ -99,6 +104,11 @@ public struct InferenceRequest: Sendable {
             throw PeepholeError.invalidInput(field: "steps", message: "expected {\"from\": first, \"to\": end}, got \(other.typeName)")
         }
         request.initialState = fields["initial_state"]
+        switch fields["layer"] {
+        case nil: break
+        case let .string(name)?: request.layer = name
+        case let other?: throw PeepholeError.invalidInput(field: "layer", message: "expected a layer name, got \(other.typeName)")
+        }
         return request
     }
 

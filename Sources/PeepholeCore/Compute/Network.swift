@@ -122,6 +122,11 @@ public struct Network: Sendable {
         layers.firstIndex { $0.name == name }
     }
 
+    /// The indices of the LSTM and Bidirectional layers: the layers with state.
+    public var recurrentLayerIndices: [Int] {
+        layers.indices.filter { LayerStates.directions(layers[$0]) != nil }
+    }
+
     /// The total number of weights.
     public var parameterCount: Int { layers.reduce(0) { $0 + $1.parameterCount } }
 

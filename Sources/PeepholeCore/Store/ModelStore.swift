@@ -6,19 +6,48 @@ import GRDB
 ///
 /// Each import is one transaction, so a failed or interrupted import leaves the store as it was.
 public final class ModelStore: Sendable {
+    /// How a store is opened.
+    public enum Access: Sendable {
+        /// Imports write; a missing file (and its directory) is created. WAL mode.
+        case readWrite
+        /// Only reads: the file must exist and is never written, so a committed store stays
+        /// byte-identical when it is served.
+        case readOnly
+    }
+
     /// The store file.
     public let path: String
-    private let pool: DatabasePool
+    private let database: any DatabaseWriter
 
-    /// Opens (creating and migrating if needed) the store at `path`.
-    public init(path: String) throws {
+    /// Opens the store at `path`, migrating it to the current schema when writing.
+    public init(path: String, access: Access = .readWrite) throws {
         self.path = path
+        if !FileManager.default.fileExists(atPath: path) {
+            guard access == .readWrite else { throw PeepholeError.storeFailure(path: path, reason: "no such file") }
+            let directory = URL(fileURLWithPath: path).deletingLastPathComponent()
+            try? FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        }
         do {
             var configuration = Configuration()
             configuration.foreignKeysEnabled = true
             configuration.busyMode = .timeout(10)
-            pool = try DatabasePool(path: path, configuration: configuration)
-            try StoreSchema.migrator.migrate(pool)
+            let migrator = StoreSchema.migrator
+            switch access {
+            case .readWrite:
+                let pool = try DatabasePool(path: path, configuration: configuration)
+                try migrator.migrate(pool)
+                database = pool
+            case .readOnly:
+                configuration.readonly = true
+                let queue = try DatabaseQueue(path: path, configuration: configuration)
+                guard try queue.read(migrator.hasCompletedMigrations) else {
+                    let known = try queue.read { db in try migrator.appliedIdentifiers(db) }
+                    throw PeepholeError.storeFailure(path: path, reason: known.isEmpty
+                        ? "not a Peephole model store (import a model into it first)"
+                        : "its schema is older than this binary's; open it once with 'peephole import' to upgrade it")
+                }
+                database = queue
+            }
         } catch let error as DatabaseError {
             throw PeepholeError.storeFailure(path: path, reason: error.message ?? "\(error)")
         }
@@ -201,13 +230,13 @@ public final class ModelStore: Sendable {
     }
 
     private func read<T>(_ body: (Database) throws -> T) throws -> T {
-        do { return try pool.read(body) } catch let error as DatabaseError {
+        do { return try database.read(body) } catch let error as DatabaseError {
             throw PeepholeError.storeFailure(path: path, reason: error.message ?? "\(error)")
         }
     }
 
     private func write<T>(_ body: (Database) throws -> T) throws -> T {
-        do { return try pool.write(body) } catch let error as DatabaseError {
+        do { return try database.write(body) } catch let error as DatabaseError {
             throw PeepholeError.storeFailure(path: path, reason: error.message ?? "\(error)")
         }
     }

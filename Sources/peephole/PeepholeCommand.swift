@@ -8,7 +8,7 @@ struct PeepholeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "peephole",
         abstract: "An LSTM inference and introspection server for Keras models.",
-        subcommands: [ImportCommand.self, ModelsCommand.self, PredictCommand.self])
+        subcommands: [ImportCommand.self, ModelsCommand.self, PredictCommand.self, ServeCommand.self])
 }
 
 /// Options every store command takes.
@@ -61,7 +61,7 @@ struct ModelsCommand: ParsableCommand {
 
     func run() throws {
         try reportingErrors {
-            let models = try ModelStore(path: options.store).models()
+            let models = try ModelStore(path: options.store, access: .readOnly).models()
             if models.isEmpty { print("No models in \(options.store)") }
             for model in models {
                 print("\(model.name): \(model.versions.count) version\(model.versions.count == 1 ? "" : "s")")
@@ -99,7 +99,7 @@ struct PredictCommand: ParsableCommand {
 
     func run() throws {
         try reportingErrors {
-            let store = try ModelStore(path: options.store)
+            let store = try ModelStore(path: options.store, access: .readOnly)
             let loaded = try store.load(model: try store.defaultModel(configured: model), version: version)
             let body: Data
             do {

@@ -1,0 +1,150 @@
+import Foundation
+import Logging
+import PeepholeCore
+
+/// The server's settings: `config/peephole.json`, overridden by `PEEPHOLE_*` environment
+/// variables, overridden by command-line flags (see `resolve`).
+public struct ServerConfig: Sendable, Equatable {
+    /// The address to bind; loopback unless asked otherwise.
+    public var host = "127.0.0.1"
+    /// The TCP port to listen on.
+    public var port = 8080
+    /// The SQLite model store.
+    public var store = "models/peephole.sqlite"
+    /// The model that `/predict` and `/layers` act on; nil for the only model in the store.
+    public var defaultModel: String?
+    /// The least severe log level printed.
+    public var logLevel: Logger.Level = .info
+    /// The largest request body accepted, in bytes.
+    public var maxBodyBytes = 8 * 1024 * 1024
+    /// The most sequences in one request.
+    public var maxBatch = RequestLimits().maxBatch
+    /// The most timesteps in one sequence.
+    public var maxSteps = RequestLimits().maxSteps
+    /// The deepest array nesting in a request body.
+    public var maxDepth = RequestLimits().maxDepth
+    /// OpenBLAS threads per matrix product.
+    public var computeThreads = 1
+
+    /// The defaults, as committed in `config/peephole.json`.
+    public init() {}
+
+    /// The request limits the core enforces.
+    public var limits: RequestLimits {
+        var limits = RequestLimits()
+        limits.maxBatch = maxBatch
+        limits.maxSteps = maxSteps
+        limits.maxDepth = maxDepth
+        return limits
+    }
+
+    /// One setting: its name in the file, and in the environment as `PEEPHOLE_` + uppercased.
+    public enum Key: String, CaseIterable, Sendable {
+        case host, port, store
+        case defaultModel = "default_model"
+        case logLevel = "log_level"
+        case maxBodyBytes = "max_body_bytes"
+        case maxBatch = "max_batch"
+        case maxSteps = "max_steps"
+        case maxDepth = "max_depth"
+        case computeThreads = "compute_threads"
+
+        /// The environment variable that overrides this key.
+        public var environmentName: String { "PEEPHOLE_" + rawValue.uppercased() }
+    }
+
+    /// The settings from `file` (nil: the defaults), then `environment`, then `overrides`
+    /// (the flags, as text). Refuses unknown keys, wrong types and out-of-range values.
+    public static func resolve(file: String?, environment: [String: String] = [:], overrides: [Key: String] = [:]) throws -> ServerConfig {
+        var config = ServerConfig()
+        if let file { try config.apply(fileAt: file) }
+        for key in Key.allCases {
+            if let text = environment[key.environmentName] { try config.set(key, text: text, source: key.environmentName) }
+        }
+        for (key, text) in overrides.sorted(by: { $0.key.rawValue < $1.key.rawValue }) {
+            try config.set(key, text: text, source: "--" + key.rawValue.replacingOccurrences(of: "_", with: "-"))
+        }
+        return config
+    }
+
+    private mutating func apply(fileAt path: String) throws {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw ConfigError("\(path): cannot read the configuration file")
+        }
+        guard case let .object(fields)? = try? JSONValue.parse(data) else {
+            throw ConfigError("\(path): expected a JSON object of settings")
+        }
+        for name in fields.keys.sorted() {
+            guard let key = Key(rawValue: name) else {
+                throw ConfigError("\(path): unknown key \"\(name)\" (known: \(Key.allCases.map(\.rawValue).joined(separator: ", ")))")
+            }
+            let source = "\(path): \"\(name)\""
+            let isText = [.host, .store, .defaultModel, .logLevel].contains(key)
+            switch fields[name]! {
+            case .null where key == .defaultModel:
+                defaultModel = nil
+            case let .string(text) where isText:
+                try set(key, text: text, source: source)
+            case let .number(number) where !isText && number.rounded() == number && abs(number) < 1e15:
+                try set(key, text: String(Int(number)), source: source)
+            case let other:
+                throw ConfigError("\(source): expected \(Self.expectation(key)), got \(other.typeName)")
+            }
+        }
+    }
+
+    /// Sets `key` from `text`, validating it; `source` names where the text came from.
+    private mutating func set(_ key: Key, text: String, source: String) throws {
+        func integer(_ range: ClosedRange<Int>) throws -> Int {
+            guard let value = Int(text.trimmingCharacters(in: .whitespaces)), range.contains(value) else {
+                throw ConfigError("\(source): expected \(Self.expectation(key)), got \"\(text)\"")
+            }
+            return value
+        }
+        switch key {
+        case .host:
+            guard !text.isEmpty else { throw ConfigError("\(source): the host must not be empty") }
+            host = text
+        case .port: port = try integer(0...65535)
+        case .store:
+            guard !text.isEmpty else { throw ConfigError("\(source): the store path must not be empty") }
+            store = text
+        case .defaultModel: defaultModel = text.isEmpty ? nil : text
+        case .logLevel:
+            guard let level = Logger.Level(rawValue: text.lowercased()) else {
+                throw ConfigError("\(source): expected \(Self.expectation(key)), got \"\(text)\"")
+            }
+            logLevel = level
+        case .maxBodyBytes: maxBodyBytes = try integer(1...Int(Int32.max))
+        case .maxBatch: maxBatch = try integer(1...Int(Int32.max))
+        case .maxSteps: maxSteps = try integer(1...Int(Int32.max))
+        case .maxDepth: maxDepth = try integer(1...64)
+        case .computeThreads: computeThreads = try integer(1...256)
+        }
+    }
+
+    private static func expectation(_ key: Key) -> String {
+        switch key {
+        case .host, .store: "a non-empty string"
+        case .defaultModel: "a model name or null"
+        case .logLevel: "one of " + Logger.Level.allCases.map(\.rawValue).joined(separator: ", ")
+        case .port: "an integer port 0...65535"
+        case .maxDepth: "an integer 1...64"
+        case .computeThreads: "an integer 1...256"
+        case .maxBodyBytes, .maxBatch, .maxSteps: "a positive integer"
+        }
+    }
+}
+
+/// A configuration that cannot be used; its description names the file or variable and key.
+public struct ConfigError: Error, CustomStringConvertible, Equatable {
+    /// What is wrong, and where.
+    public let description: String
+
+    init(_ description: String) { self.description = description }
+
+    /// The configured store file does not exist (serving would create an empty one).
+    public static func storeMissing(_ path: String) -> ConfigError {
+        ConfigError("store \(path) does not exist; import a model with `peephole import` or set --store")
+    }
+}

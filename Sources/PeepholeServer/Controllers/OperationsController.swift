@@ -1,0 +1,54 @@
+import Foundation
+import Hummingbird
+
+/// `GET /health`, `/ready`, `/metrics` and `/openapi.json`: what operators and clients ask
+/// about the server itself.
+struct OperationsController {
+    /// Whose readiness `/ready` reports.
+    let registry: ModelRegistry
+    /// What `/metrics` renders.
+    let metrics: ServerMetrics
+
+    /// Registers the routes.
+    func addRoutes(to router: Router<some RequestContext>) {
+        router.get("/health", use: health)
+        router.get("/ready", use: ready)
+        router.get("/metrics", use: renderMetrics)
+        router.get("/openapi.json", use: openAPI)
+    }
+
+    /// 200 while the process is up.
+    @Sendable func health(_ request: Request, context: some RequestContext) async throws -> Response {
+        .json(Array(#"{"status":"ok"}"#.utf8))
+    }
+
+    /// 200 once every model is loaded, 503 before.
+    @Sendable func ready(_ request: Request, context: some RequestContext) async throws -> Response {
+        guard let catalog = try? registry.snapshot() else {
+            return .json(Array(#"{"status":"loading"}"#.utf8), status: .serviceUnavailable)
+        }
+        return .json(Array(#"{"status":"ready","models":\#(catalog.models.count)}"#.utf8))
+    }
+
+    /// The Prometheus text exposition.
+    @Sendable func renderMetrics(_ request: Request, context: some RequestContext) async throws -> Response {
+        Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
+                 body: .init(byteBuffer: ByteBuffer(bytes: metrics.render())))
+    }
+
+    /// The OpenAPI 3.1 document of every route (`Sources/PeepholeServer/openapi.json`).
+    @Sendable func openAPI(_ request: Request, context: some RequestContext) async throws -> Response {
+        .json(try OpenAPIDocument.bytes())
+    }
+}
+
+/// The OpenAPI document kept in the repository beside the server's sources.
+public enum OpenAPIDocument {
+    /// The document's bytes, read from the target's resources.
+    public static func bytes() throws -> [UInt8] {
+        guard let url = Bundle.module.url(forResource: "openapi", withExtension: "json") else {
+            throw HTTPError(.internalServerError, message: "openapi.json is missing from the server's resources")
+        }
+        return Array(try Data(contentsOf: url))
+    }
+}

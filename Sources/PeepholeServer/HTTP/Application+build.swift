@@ -1,0 +1,34 @@
+import Hummingbird
+import Logging
+import PeepholeCore
+
+/// The server over `store`: the router, and a service that loads every model at start.
+/// `/ready` answers 503 until loading is done.
+public func buildApplication(config: ServerConfig, store: ModelStore, logger: Logger) -> some ApplicationProtocol {
+    let registry = ModelRegistry(store: store, defaultModel: config.defaultModel, logger: logger)
+    let router = buildRouter(registry: registry, metrics: ServerMetrics(), config: config)
+    return Application(
+        router: router,
+        configuration: .init(address: .hostname(config.host, port: config.port), serverName: "peephole"),
+        services: [ModelLoaderService(registry: registry)],
+        logger: logger)
+}
+
+/// The routes over `registry`, with metrics, JSON errors and JSON 404/405 for unknown routes.
+public func buildRouter(registry: ModelRegistry, metrics: ServerMetrics, config: ServerConfig) -> Router<BasicRequestContext> {
+    let router = Router()
+    router.add(middleware: MetricsMiddleware(metrics: metrics))
+    router.add(middleware: ErrorMiddleware())
+    OperationsController(registry: registry, metrics: metrics).addRoutes(to: router)
+    ModelsController(registry: registry).addRoutes(to: router)
+    InferenceController(registry: registry, metrics: metrics, config: config).addRoutes(to: router)
+    // Added after the routes, so it wraps only the not-found responder.
+    router.add(middleware: UnmatchedRouteMiddleware(routes: router.routes))
+    return router
+}
+
+/// Runs the server until SIGTERM or SIGINT, then stops accepting connections, finishes the
+/// requests in flight and returns.
+public func runServer(config: ServerConfig, store: ModelStore, logger: Logger) async throws {
+    try await buildApplication(config: config, store: store, logger: logger).runService()
+}

@@ -1,0 +1,125 @@
+import Hummingbird
+import Logging
+import PeepholeCore
+
+/// What goes wrong in the HTTP layer rather than in the core.
+enum ServerError: Error, Equatable {
+    /// Models are still loading.
+    case notReady
+    /// No route has this path.
+    case routeNotFound(method: String, path: String)
+    /// A route has this path, but not this method.
+    case methodNotAllowed(method: String, path: String, allowed: [String])
+    /// A `Content-Type` that is not JSON.
+    case unsupportedMediaType(String)
+    /// A body over `max_body_bytes`.
+    case bodyTooLarge(limit: Int)
+    /// A version path segment that is not a version number.
+    case invalidVersion(model: String, segment: String)
+}
+
+/// An error as the client sees it: status, stable code and message, as
+/// `{"error": {"message": "...", "code": "..."}}`. This is the one place errors become HTTP.
+struct ErrorResponse {
+    /// The HTTP status.
+    var status: HTTPResponse.Status
+    /// The machine-readable code.
+    var code: String
+    /// The message for people, naming the field or resource at fault.
+    var message: String
+    /// Extra headers (`Allow` on a 405).
+    var headers: HTTPFields = [:]
+
+    /// Maps any error thrown while handling a request.
+    init(_ error: any Error) {
+        switch error {
+        case let error as PeepholeError: self.init(error)
+        case let error as ServerError: self.init(error)
+        case let error as HTTPError:
+            self.init(status: error.status, code: "http_\(error.status.code)", message: error.body ?? error.status.reasonPhrase, headers: error.headers)
+        default:
+            self.init(status: .internalServerError, code: "internal_error", message: "internal error")
+        }
+    }
+
+    private init(status: HTTPResponse.Status, code: String, message: String, headers: HTTPFields = [:]) {
+        self.status = status
+        self.code = code
+        self.message = message
+        self.headers = headers
+    }
+
+    private init(_ error: PeepholeError) {
+        let status: HTTPResponse.Status = switch error {
+        case .invalidInput, .notApplicable: .badRequest
+        case .unknownModel, .unknownVersion, .unknownLayer, .noDefaultModel: .notFound
+        case .damagedModel: .serviceUnavailable
+        case .unreadableFile, .unsupported, .missingWeights, .weightShape, .storeFailure: .internalServerError
+        }
+        self.init(status: status, code: error.code, message: error.description)
+    }
+
+    private init(_ error: ServerError) {
+        switch error {
+        case .notReady:
+            self.init(status: .serviceUnavailable, code: "not_ready", message: "models are still loading; retry when /ready answers 200")
+        case let .routeNotFound(method, path):
+            self.init(status: .notFound, code: "unknown_route", message: "no route for \(method) \(path); see /openapi.json")
+        case let .methodNotAllowed(method, path, allowed):
+            self.init(status: .methodNotAllowed, code: "method_not_allowed",
+                      message: "\(path) does not accept \(method) (allowed: \(allowed.joined(separator: ", ")))",
+                      headers: [.allow: allowed.joined(separator: ", ")])
+        case let .unsupportedMediaType(type):
+            self.init(status: .unsupportedMediaType, code: "unsupported_media_type",
+                      message: "Content-Type '\(type)' is not JSON; send application/json")
+        case let .bodyTooLarge(limit):
+            self.init(status: .contentTooLarge, code: "body_too_large", message: "the request body exceeds the limit of \(limit) bytes")
+        case let .invalidVersion(model, segment):
+            self.init(status: .notFound, code: "unknown_version",
+                      message: "model '\(model)' has no version '\(segment)': versions are positive integers")
+        }
+    }
+
+    /// The JSON response.
+    var response: Response {
+        var json = JSONWriter()
+        json.beginObject()
+        json.beginObject("error")
+        json.string(message, key: "message")
+        json.string(code, key: "code")
+        json.endObject()
+        json.endObject()
+        return .json(json.bytes, status: status, headers: headers)
+    }
+}
+
+/// Turns every error thrown below it into a JSON error response, logging server faults.
+struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
+    /// Runs `next`, mapping what it throws.
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        do {
+            return try await next(request, context)
+        } catch {
+            let mapped = ErrorResponse(error)
+            let metadata: Logger.Metadata = [
+                "http.method": "\(request.method)", "http.path": "\(request.uri.path)",
+                "http.status": "\(mapped.status.code)", "error": "\(error)",
+            ]
+            if mapped.status.code >= 500 {
+                context.logger.error("Request failed", metadata: metadata)
+            } else {
+                context.logger.debug("Request refused", metadata: metadata)
+            }
+            return mapped.response
+        }
+    }
+}
+
+extension Response {
+    /// A JSON response of already-encoded bytes.
+    static func json(_ bytes: [UInt8], status: HTTPResponse.Status = .ok, headers: HTTPFields = [:]) -> Response {
+        var fields = headers
+        fields[.contentType] = "application/json; charset=utf-8"
+        return Response(status: status, headers: fields, body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
+    }
+}

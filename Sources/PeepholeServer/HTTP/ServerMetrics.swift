@@ -1,0 +1,70 @@
+import Hummingbird
+import PeepholeCore
+import Prometheus
+
+/// The server's Prometheus metrics, in a registry of its own (no global state, so tests
+/// running several servers in parallel do not share counters). Labels carry route templates
+/// (`/models/{model}/predict`) and model names, never raw paths.
+public final class ServerMetrics: Sendable {
+    /// The registry `/metrics` renders.
+    let registry = PrometheusCollectorRegistry()
+
+    private static let latencyBuckets: [Duration] = [
+        .milliseconds(1), .milliseconds(5), .milliseconds(10), .milliseconds(25), .milliseconds(50), .milliseconds(100),
+        .milliseconds(250), .milliseconds(500), .seconds(1), .milliseconds(2500), .seconds(5), .seconds(10), .seconds(30),
+    ]
+    private static let batchBuckets: [Double] = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 4096]
+
+    /// An empty set of metrics.
+    public init() {}
+
+    /// Counts one answered request and records its latency.
+    func recordRequest(route: String, method: String, status: Int, duration: Duration) {
+        let labels = [("route", route), ("method", method), ("status", String(status))]
+        registry.makeCounter(descriptor: Self.name("http_requests", unit: "total", help: "HTTP requests answered, by route template, method and status."), labels: labels)
+            .increment()
+        registry.makeDurationHistogram(descriptor: Self.name("http_request_duration", unit: "seconds", help: "HTTP request latency, by route template, method and status."),
+                                       labels: labels, buckets: Self.latencyBuckets)
+            .record(duration)
+    }
+
+    /// Runs one forward pass, recording its latency and batch size under the model's name.
+    func measureInference<T>(_ model: LoadedModel, endpoint: String, batch: Int, _ body: () throws -> T) rethrows -> T {
+        let clock = ContinuousClock()
+        let start = clock.now
+        let result = try body()
+        registry.makeDurationHistogram(descriptor: Self.name("inference_duration", unit: "seconds", help: "Forward-pass latency, by model and endpoint."),
+                                       labels: [("model", model.info.model), ("endpoint", endpoint)], buckets: Self.latencyBuckets)
+            .record(clock.now - start)
+        registry.makeValueHistogram(descriptor: Self.name("inference_batch_size", unit: "", help: "Sequences per inference request, by model."),
+                                    labels: [("model", model.info.model)], buckets: Self.batchBuckets)
+            .record(Double(batch))
+        return result
+    }
+
+    /// The Prometheus text exposition of every metric.
+    func render() -> [UInt8] { registry.emitToBuffer() }
+
+    private static func name(_ metric: String, unit: String, help: String) -> MetricNameDescriptor {
+        MetricNameDescriptor(namespace: "peephole", metricName: metric, unitName: unit, helpText: help)
+    }
+}
+
+/// Records every request's count and latency under its route template.
+struct MetricsMiddleware<Context: RequestContext>: RouterMiddleware {
+    /// Where to record.
+    let metrics: ServerMetrics
+
+    /// Times `next`; requests that match no route are labelled `unmatched`.
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        let clock = ContinuousClock()
+        let start = clock.now
+        var status = 500
+        defer {
+            metrics.recordRequest(route: context.endpointPath ?? "unmatched", method: request.method.rawValue, status: status, duration: clock.now - start)
+        }
+        let response = try await next(request, context)
+        status = response.status.code
+        return response
+    }
+}

@@ -1,0 +1,74 @@
+import ArgumentParser
+import Foundation
+import Logging
+import PeepholeCore
+import PeepholeServer
+
+/// `peephole serve`: the HTTP server over a store, until SIGTERM or SIGINT.
+struct ServeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "serve",
+        abstract: "Serve the models of a store over HTTP.",
+        discussion: "Settings come from the configuration file, then PEEPHOLE_* environment variables (e.g. PEEPHOLE_PORT), then these flags.")
+
+    /// The default configuration file; unlike an explicit `--config`, it may be absent.
+    static let defaultConfig = "config/peephole.json"
+
+    @Option(help: "The configuration file (JSON). Default: \(ServeCommand.defaultConfig) if it exists.")
+    var config: String?
+
+    @Option(help: "The SQLite model store.")
+    var store: String?
+
+    @Option(help: "The address to bind.")
+    var host: String?
+
+    @Option(help: "The TCP port.")
+    var port: Int?
+
+    @Option(help: "The model /predict and /layers act on (default: the only model in the store).")
+    var defaultModel: String?
+
+    @Option(help: "trace, debug, info, notice, warning, error or critical.")
+    var logLevel: String?
+
+    func run() async throws {
+        do {
+            let settings = try resolveConfig()
+            var logger = Logger(label: "peephole")
+            logger.logLevel = settings.logLevel
+            BLAS.setThreads(settings.computeThreads)
+            guard FileManager.default.fileExists(atPath: settings.store) else {
+                throw ConfigError.storeMissing(settings.store)
+            }
+            // The server only reads: a committed store stays unchanged while it is served.
+            let modelStore = try ModelStore(path: settings.store, access: .readOnly)
+            logger.info("Starting", metadata: [
+                "store.path": "\(settings.store)", "http.address": "\(settings.host):\(settings.port)",
+                "compute.threads": "\(settings.computeThreads)",
+            ])
+            try await runServer(config: settings, store: modelStore, logger: logger)
+        } catch let error as ConfigError {
+            try fail(error.description)
+        } catch let error as PeepholeError {
+            try fail(error.description)
+        }
+    }
+
+    /// File, then environment, then flags.
+    private func resolveConfig() throws -> ServerConfig {
+        let file = config ?? (FileManager.default.fileExists(atPath: Self.defaultConfig) ? Self.defaultConfig : nil)
+        var overrides: [ServerConfig.Key: String] = [:]
+        overrides[.store] = store
+        overrides[.host] = host
+        overrides[.port] = port.map(String.init)
+        overrides[.defaultModel] = defaultModel
+        overrides[.logLevel] = logLevel
+        return try ServerConfig.resolve(file: file, environment: ProcessInfo.processInfo.environment, overrides: overrides)
+    }
+
+    private func fail(_ message: String) throws -> Never {
+        FileHandle.standardError.write(Data("peephole: \(message)\n".utf8))
+        throw ExitCode(1)
+    }
+}
