@@ -28,7 +28,7 @@ import Testing
         defer { try? FileManager.default.removeItem(at: directory) }
         let vocabulary = file.hasPrefix("onehot") ? Array(Self.letters.prefix(10)) : file.hasPrefix("functional") ? Array(Self.letters.prefix(6)) : Self.letters
         let model = try model(file, vocabulary: vocabulary)
-        var session = SessionState()
+        var session = SessionState(id: "s")
         _ = try session.step(model, try request(#"{"text": ["abcd", "dcba"]}"#, model))
         let second = try json(try session.step(model, try request(#"{"text": ["efa", "fea"]}"#, model)))
         #expect(second["step"] as? Int == 2)
@@ -50,7 +50,7 @@ import Testing
     @Test func statesCanBeReadSetAndReset() throws {
         defer { try? FileManager.default.removeItem(at: directory) }
         let model = try model("embed_mask.k3.keras", vocabulary: Self.letters)
-        var session = SessionState()
+        var session = SessionState(id: "s")
         try session.update(model, body: Array(#"{"lstm_1": {"h": [[0.5, 0, 0, 0]]}}"#.utf8))
         #expect(session.batch == 1)
         var writer = JSONWriter()

@@ -1,6 +1,8 @@
 /// The state a stateful session carries between chunks: every LSTM layer's `h` and `c`
 /// (Keras `stateful=True`, served). A value type: the server keeps one per session id.
 public struct SessionState: Sendable {
+    /// The session's id, written into every response about it.
+    public let id: String
     /// The batch size, fixed by the first step (or the first state set).
     public private(set) var batch: Int?
     /// The state of each LSTM-based layer, by layer index; empty until the first step (zeros).
@@ -9,10 +11,13 @@ public struct SessionState: Sendable {
     public private(set) var steps = 0
 
     /// A fresh session: zero state, batch not yet fixed.
-    public init() {}
+    public init(id: String) {
+        self.id = id
+    }
 
     /// Runs one chunk through the whole model from the carried states and carries the new ones.
-    /// Returns `{"model", "version", "step", "outputs"}` (+ the layer fields for `request.layer`).
+    /// Returns `{"session", "model", "version", "step", "outputs"}` (+ the layer fields for
+    /// `request.layer`).
     public mutating func step(_ model: LoadedModel, _ request: InferenceRequest) throws -> [UInt8] {
         let rows = request.input.shape[0]
         if let batch, batch != rows {
@@ -28,6 +33,7 @@ public struct SessionState: Sendable {
         steps += 1
         var json = JSONWriter()
         json.beginObject()
+        json.string(id, key: "session")
         json.string(model.info.model, key: "model")
         json.int(model.info.version, key: "version")
         json.int(steps, key: "step")
@@ -63,7 +69,21 @@ public struct SessionState: Sendable {
         states = updated
     }
 
-    /// Writes `{"<layer>": {"h", "c"}}` for every LSTM-based layer (zeros before the first step).
+    /// `{"session", "model", "version", "batch", "steps", "states"}`: what `GET /sessions/{id}` returns.
+    public func describe(_ model: LoadedModel) -> [UInt8] {
+        var json = JSONWriter()
+        json.beginObject()
+        json.string(id, key: "session")
+        json.string(model.info.model, key: "model")
+        json.int(model.info.version, key: "version")
+        if let batch { json.int(batch, key: "batch") } else { json.raw(Array("null".utf8), key: "batch") }
+        json.int(steps, key: "steps")
+        write(model, into: &json)
+        json.endObject()
+        return json.bytes
+    }
+
+    /// Writes `"states": {"<layer>": {"h", "c"}}` for every LSTM-based layer (zeros before the first step).
     public func write(_ model: LoadedModel, into json: inout JSONWriter) {
         json.beginObject("states")
         for index in model.network.recurrentLayerIndices {

@@ -25,6 +25,12 @@ public struct ServerConfig: Sendable, Equatable {
     public var maxDepth = RequestLimits().maxDepth
     /// OpenBLAS threads per matrix product.
     public var computeThreads = 1
+    /// The most stateful sessions open at once; past it, opening one is refused with 429.
+    public var maxSessions = 256
+    /// Seconds a session may stay unused before it expires.
+    public var sessionIdleSeconds = 600
+    /// The most characters one `/generate` request may ask for.
+    public var maxGenerate = RequestLimits().maxGenerate
 
     /// The defaults, as committed in `config/peephole.json`.
     public init() {}
@@ -35,6 +41,7 @@ public struct ServerConfig: Sendable, Equatable {
         limits.maxBatch = maxBatch
         limits.maxSteps = maxSteps
         limits.maxDepth = maxDepth
+        limits.maxGenerate = maxGenerate
         return limits
     }
 
@@ -48,6 +55,9 @@ public struct ServerConfig: Sendable, Equatable {
         case maxSteps = "max_steps"
         case maxDepth = "max_depth"
         case computeThreads = "compute_threads"
+        case maxSessions = "max_sessions"
+        case sessionIdleSeconds = "session_idle_seconds"
+        case maxGenerate = "max_generate"
 
         /// The environment variable that overrides this key.
         public var environmentName: String { "PEEPHOLE_" + rawValue.uppercased() }
@@ -120,6 +130,9 @@ public struct ServerConfig: Sendable, Equatable {
         case .maxSteps: maxSteps = try integer(1...Int(Int32.max))
         case .maxDepth: maxDepth = try integer(1...64)
         case .computeThreads: computeThreads = try integer(1...256)
+        case .maxSessions: maxSessions = try integer(1...1_000_000)
+        case .sessionIdleSeconds: sessionIdleSeconds = try integer(1...Int(Int32.max))
+        case .maxGenerate: maxGenerate = try integer(1...Int(Int32.max))
         }
     }
 
@@ -131,7 +144,8 @@ public struct ServerConfig: Sendable, Equatable {
         case .port: "an integer port 0...65535"
         case .maxDepth: "an integer 1...64"
         case .computeThreads: "an integer 1...256"
-        case .maxBodyBytes, .maxBatch, .maxSteps: "a positive integer"
+        case .maxSessions: "an integer 1...1000000"
+        case .maxBodyBytes, .maxBatch, .maxSteps, .sessionIdleSeconds, .maxGenerate: "a positive integer"
         }
     }
 }

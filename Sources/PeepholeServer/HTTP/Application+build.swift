@@ -22,6 +22,9 @@ public func buildRouter(registry: ModelRegistry, metrics: ServerMetrics, config:
     OperationsController(registry: registry, metrics: metrics).addRoutes(to: router)
     ModelsController(registry: registry).addRoutes(to: router)
     InferenceController(registry: registry, metrics: metrics, config: config).addRoutes(to: router)
+    GenerateController(registry: registry, metrics: metrics, config: config).addRoutes(to: router)
+    SessionController(registry: registry, sessions: SessionRegistry(limit: config.maxSessions, idleSeconds: config.sessionIdleSeconds),
+                      metrics: metrics, config: config).addRoutes(to: router)
     // Added after the routes, so it wraps only the not-found responder.
     router.add(middleware: UnmatchedRouteMiddleware(routes: router.routes))
     return router

@@ -16,6 +16,10 @@ enum ServerError: Error, Equatable {
     case bodyTooLarge(limit: Int)
     /// A version path segment that is not a version number.
     case invalidVersion(model: String, segment: String)
+    /// No open session has this id (never opened, deleted, or expired).
+    case unknownSession(String)
+    /// `max_sessions` sessions are open; retry after some expire.
+    case tooManySessions(limit: Int, retryAfter: Int)
 }
 
 /// An error as the client sees it: status, stable code and message, as
@@ -77,6 +81,12 @@ struct ErrorResponse {
         case let .invalidVersion(model, segment):
             self.init(status: .notFound, code: "unknown_version",
                       message: "model '\(model)' has no version '\(segment)': versions are positive integers")
+        case let .unknownSession(id):
+            self.init(status: .notFound, code: "unknown_session", message: "no open session '\(id)' (it was never opened, was deleted, or expired)")
+        case let .tooManySessions(limit, retryAfter):
+            self.init(status: .tooManyRequests, code: "too_many_sessions",
+                      message: "\(limit) sessions are open, the configured maximum; delete one or retry after \(retryAfter) s",
+                      headers: [.retryAfter: String(retryAfter)])
         }
     }
 

@@ -1,0 +1,93 @@
+import Foundation
+import PeepholeCore
+
+/// The open stateful sessions, in memory: each pins the model version it was opened on and
+/// carries every LSTM layer's state between steps. Sessions expire after `idleTimeout` unused;
+/// when `limit` are open, opening another is refused (429) rather than evicting one whose
+/// owner may still need it.
+final class SessionRegistry: @unchecked Sendable {
+    /// One session: its pinned model and its state, behind a lock of its own so that steps on
+    /// different sessions run in parallel while steps on one session run in order.
+    final class Entry: @unchecked Sendable {
+        let model: LoadedModel
+        private var state: SessionState
+        private let lock = NSLock()
+        fileprivate var lastUsed: ContinuousClock.Instant
+
+        fileprivate init(id: String, model: LoadedModel, now: ContinuousClock.Instant) {
+            self.model = model
+            self.state = SessionState(id: id)
+            self.lastUsed = now
+        }
+
+        /// Runs `body` on the session's state, alone.
+        func withState<T>(_ body: (inout SessionState) throws -> T) rethrows -> T {
+            lock.lock()
+            defer { lock.unlock() }
+            return try body(&state)
+        }
+    }
+
+    private let limit: Int
+    private let idleTimeout: Duration
+    private let clock = ContinuousClock()
+    private let lock = NSLock()
+    private var entries: [String: Entry] = [:]
+
+    /// A registry holding at most `limit` sessions, each expiring after `idleSeconds` unused.
+    init(limit: Int, idleSeconds: Int) {
+        self.limit = limit
+        self.idleTimeout = .seconds(idleSeconds)
+    }
+
+    /// Seconds a session may stay unused.
+    var idleSeconds: Int { Int(idleTimeout.components.seconds) }
+
+    /// Opens a session on `model`; throws `tooManySessions` when full.
+    func open(_ model: LoadedModel) throws -> Entry {
+        let id = UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "")
+        return try locked {
+            removeExpired()
+            guard entries.count < limit else {
+                let oldest = entries.values.map(\.lastUsed).min() ?? clock.now
+                let wait = max(1, Int((idleTimeout - (clock.now - oldest)).components.seconds))
+                throw ServerError.tooManySessions(limit: limit, retryAfter: wait)
+            }
+            let entry = Entry(id: id, model: model, now: clock.now)
+            entries[id] = entry
+            return entry
+        }
+    }
+
+    /// The open session `id`, marked as used now; throws `unknownSession` if there is none.
+    func session(_ id: String) throws -> Entry {
+        try locked {
+            removeExpired()
+            guard let entry = entries[id] else { throw ServerError.unknownSession(id) }
+            entry.lastUsed = clock.now
+            return entry
+        }
+    }
+
+    /// Closes session `id`; throws `unknownSession` if there is none.
+    func close(_ id: String) throws {
+        try locked {
+            removeExpired()
+            guard entries.removeValue(forKey: id) != nil else { throw ServerError.unknownSession(id) }
+        }
+    }
+
+    /// The number of open sessions.
+    var count: Int { locked { removeExpired(); return entries.count } }
+
+    private func removeExpired() {
+        let now = clock.now
+        entries = entries.filter { now - $0.value.lastUsed < idleTimeout }
+    }
+
+    private func locked<T>(_ body: () throws -> T) rethrows -> T {
+        lock.lock()
+        defer { lock.unlock() }
+        return try body()
+    }
+}
