@@ -6,6 +6,7 @@ let package = Package(
     platforms: [.macOS(.v14)],
     products: [
         .executable(name: "peephole", targets: ["peephole"]),
+        .executable(name: "peephole-bench", targets: ["peephole-bench"]),
         .library(name: "PeepholeCore", targets: ["PeepholeCore"]),
     ],
     dependencies: [
@@ -64,6 +65,14 @@ let package = Package(
                 "PeepholeServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // The engine benchmark of `make bench`.
+        .executableTarget(
+            name: "peephole-bench",
+            dependencies: [
+                "PeepholeCore",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .testTarget(

@@ -43,6 +43,18 @@ public enum BLAS {
             beta, c, narrow(ldc))
     }
 
+    /// `y[n] = alpha · xᵀ[m] · A[m×n] + beta · y`: a row vector times a row-major matrix, which
+    /// is `Aᵀ·x` for BLAS. Unlike `sgemm` with one row, it packs nothing, so it is the fast way to
+    /// run one sequence's recurrent step.
+    public static func vectorTimesMatrix(
+        m: Int, n: Int, alpha: Float = 1,
+        x: UnsafePointer<Float>, a: UnsafePointer<Float>, lda: Int,
+        beta: Float, y: UnsafeMutablePointer<Float>
+    ) {
+        guard m > 0, n > 0 else { return }
+        cblas_sgemv(CblasRowMajor, CblasTrans, narrow(m), narrow(n), alpha, a, narrow(lda), x, 1, beta, y, 1)
+    }
+
     /// The one checked narrowing from Swift `Int` to the 32-bit integers of the BLAS interface.
     private static func narrow(_ value: Int) -> Int32 {
         guard let narrowed = Int32(exactly: value) else {

@@ -57,8 +57,6 @@ final class LSTMTraceRecorder {
     private let batch: Int
     private let units: [Int]
     private let steps: Range<Int>
-    private let activation: Activation
-    private let recurrent: Activation
     private var trace: LSTMTrace
     /// The last output gate per row and recorded unit, repeated on masked steps.
     private var lastOutputGate: [Float]
@@ -68,8 +66,6 @@ final class LSTMTraceRecorder {
         self.batch = batch
         self.units = options.units ?? Array(0..<lstm.units)
         self.steps = options.stepRange(count: stepCount)
-        self.activation = lstm.activation
-        self.recurrent = lstm.recurrentActivation
         let size = batch * steps.count * units.count
         let empty = [Float](repeating: 0, count: size)
         trace = LSTMTrace(
@@ -81,12 +77,12 @@ final class LSTMTraceRecorder {
     }
 
     /// Records processed step `step` of batch row `row`: `z` is the row's `4·units`
-    /// pre-activations, `h` and `c` the row's state after the step.
-    func record(step: Int, row: Int, kept: Bool, z: UnsafeMutablePointer<Float>, h: ArraySlice<Float>, c: ArraySlice<Float>, width: Int) {
+    /// pre-activations, `gates` the same after their activations (valid when `kept`), `h` and
+    /// `c` the row's state after the step.
+    func record(step: Int, row: Int, kept: Bool, z: UnsafeMutablePointer<Float>, gates: UnsafeMutablePointer<Float>,
+                h: ArraySlice<Float>, c: ArraySlice<Float>, width: Int) {
         if options.gates && kept {
-            for (slot, unit) in units.enumerated() {
-                lastOutputGate[row * units.count + slot] = recurrent.scalar(z[3 * width + unit])
-            }
+            for (slot, unit) in units.enumerated() { lastOutputGate[row * units.count + slot] = gates[3 * width + unit] }
         }
         guard steps.contains(step) else { return }
         let base = (row * steps.count + step - steps.lowerBound) * units.count
@@ -101,11 +97,10 @@ final class LSTMTraceRecorder {
                 trace.preactivations!["o"]![at] = z[3 * width + unit]
             }
             if options.gates {
-                let gate = row * units.count + slot
-                trace.gates!["i"]![at] = kept ? recurrent.scalar(z[unit]) : 0
-                trace.gates!["f"]![at] = kept ? recurrent.scalar(z[width + unit]) : 1
-                trace.gates!["g"]![at] = kept ? activation.scalar(z[2 * width + unit]) : 0
-                trace.gates!["o"]![at] = lastOutputGate[gate]
+                trace.gates!["i"]![at] = kept ? gates[unit] : 0
+                trace.gates!["f"]![at] = kept ? gates[width + unit] : 1
+                trace.gates!["g"]![at] = kept ? gates[2 * width + unit] : 0
+                trace.gates!["o"]![at] = lastOutputGate[row * units.count + slot]
                 trace.gates!["c"]![at] = c[stateIndex]
             }
         }

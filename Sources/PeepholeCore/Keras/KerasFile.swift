@@ -8,6 +8,12 @@ public struct NamedTensor: Sendable {
     public var name: String
     /// The values and their shape.
     public var tensor: Tensor
+
+    /// A weight called `name`.
+    public init(name: String, tensor: Tensor) {
+        self.name = name
+        self.tensor = tensor
+    }
 }
 
 /// A Keras model file read into memory: its architecture and every layer's weights.

@@ -1,0 +1,60 @@
+import Foundation
+import PeepholeCore
+
+/// Timing of repeated forward passes.
+struct Measure {
+    /// Per-call latencies of worker 0, in microseconds, sorted.
+    var latencies: [Double]
+    /// Sequences per second over all workers.
+    var throughput: Double
+
+    /// The latency at quantile `q` (0…1).
+    func percentile(_ q: Double) -> Double {
+        latencies[min(latencies.count - 1, Int(Double(latencies.count) * q))]
+    }
+
+    /// Runs `network` on `input` from `workers` threads for about `seconds`, after a warm-up.
+    static func run(_ network: Network, input: Tensor, workers: Int, seconds: Double) -> Measure {
+        for _ in 0..<3 { _ = network.run(input) }
+        let clock = ContinuousClock()
+        let deadline = clock.now + .milliseconds(Int(seconds * 1000))
+        let results = Results(workers)
+        let start = clock.now
+        DispatchQueue.concurrentPerform(iterations: workers) { worker in
+            var latencies: [Double] = []
+            latencies.reserveCapacity(100_000)
+            var count = 0
+            while clock.now < deadline {
+                let began = clock.now
+                _ = network.run(input)
+                let elapsed = clock.now - began
+                latencies.append(Double(elapsed.components.attoseconds) / 1e12 + Double(elapsed.components.seconds) * 1e6)
+                count += 1
+            }
+            results.set(worker, count: count, latencies: latencies)
+        }
+        let elapsed = clock.now - start
+        let total = results.counts.reduce(0, +) * input.shape[0]
+        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        return Measure(latencies: results.latencies[0].sorted(), throughput: Double(total) / seconds)
+    }
+}
+
+/// What each worker measured, filled from several threads.
+private final class Results: @unchecked Sendable {
+    private let lock = NSLock()
+    private(set) var counts: [Int]
+    private(set) var latencies: [[Double]]
+
+    init(_ workers: Int) {
+        counts = Array(repeating: 0, count: workers)
+        latencies = Array(repeating: [], count: workers)
+    }
+
+    func set(_ worker: Int, count: Int, latencies values: [Double]) {
+        lock.withLock {
+            counts[worker] = count
+            latencies[worker] = values
+        }
+    }
+}

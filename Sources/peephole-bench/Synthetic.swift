@@ -1,0 +1,52 @@
+import Foundation
+
+import PeepholeCore
+
+/// Random-weight networks and one-hot inputs of a given shape, for the larger benchmark cases.
+enum Synthetic {
+    /// `Input(steps=None, features) → LSTM(hidden) → Dense(outputs, softmax)` with random weights.
+    static func network(hidden: Int, features: Int, outputs: Int) throws -> Network {
+        let config: [String: Any] = [
+            "class_name": "Sequential",
+            "config": ["layers": [
+                ["class_name": "InputLayer", "config": ["name": "input", "batch_shape": [NSNull(), NSNull(), features]]],
+                ["class_name": "LSTM", "config": ["name": "lstm", "units": hidden]],
+                ["class_name": "Dense", "config": ["name": "dense", "units": outputs, "activation": "softmax"]],
+            ] as [[String: Any]]],
+        ]
+        let architecture = try KerasArchitecture.parse(modelConfig: config, kerasMajor: 3)
+        var random = SplitMix64(seed: 1)
+        func tensor(_ shape: [Int], scale: Float) -> Tensor {
+            Tensor(shape: shape, data: (0..<shape.reduce(1, *)).map { _ in (Float.random(in: -1...1, using: &random)) * scale })
+        }
+        let weights: [[NamedTensor]] = [
+            [NamedTensor(name: "kernel", tensor: tensor([features, 4 * hidden], scale: 0.1)),
+             NamedTensor(name: "recurrent_kernel", tensor: tensor([hidden, 4 * hidden], scale: 0.05)),
+             NamedTensor(name: "bias", tensor: tensor([4 * hidden], scale: 0.1))],
+            [NamedTensor(name: "kernel", tensor: tensor([hidden, outputs], scale: 0.1)),
+             NamedTensor(name: "bias", tensor: tensor([outputs], scale: 0.1))],
+        ]
+        return try Network(architecture: architecture, weights: weights)
+    }
+
+    /// The units of the network's first LSTM.
+    static func hidden(_ network: Network) -> Int {
+        for layer in network.layers {
+            if case let .lstm(options) = layer.kind { return options.units }
+        }
+        return 0
+    }
+
+    /// Multiply-adds ×2 of one sequence, counting the input projection as a full product.
+    static func flopsPerSequence(steps: Int, features: Int, hidden: Int, outputs: Int) -> Int {
+        steps * (2 * features * 4 * hidden + 2 * hidden * 4 * hidden) + 2 * hidden * outputs
+    }
+
+    /// `batch` sequences of random one-hot rows.
+    static func oneHot(batch: Int, steps: Int, features: Int, seed: UInt64) -> Tensor {
+        var random = SplitMix64(seed: seed)
+        var data = [Float](repeating: 0, count: batch * steps * features)
+        for row in 0..<(batch * steps) { data[row * features + Int(random.next() % UInt64(features))] = 1 }
+        return Tensor(shape: [batch, steps, features], data: data)
+    }
+}
