@@ -80,7 +80,8 @@ public struct InferenceRequest: Sendable {
         request.trace.preactivations = try flag("preactivations", in: fields)
         switch fields["units"] {
         case nil: break
-        case let .array(elements)? where !elements.isEmpty:
+        case let value? where !(value.elements ?? []).isEmpty:
+            let elements = value.elements!
             request.trace.units = try elements.enumerated().map { index, element in
                 guard case let .number(value) = element, value >= 0, value.rounded() == value, value < 1e9 else {
                     throw PeepholeError.invalidInput(field: "units[\(index)]", message: "expected a unit index (a non-negative integer), got \(element.typeName)")
@@ -132,9 +133,22 @@ public struct InferenceRequest: Sendable {
 /// Turns nested JSON arrays into tensors, naming what is wrong when they do not form one.
 enum JSONShape {
     static func tensor(_ value: JSONValue, field: String) throws -> Tensor {
+        if case let .numbers(shape, values) = value {
+            if let bad = values.firstIndex(where: { !$0.isFinite }) {
+                var path = field, rest = bad
+                for axis in shape.indices {
+                    let size = shape[(axis + 1)...].reduce(1, *)
+                    path += "[\(rest / size)]"
+                    rest %= size
+                }
+                throw PeepholeError.invalidInput(field: path, message: "the number there is not a finite float32")
+            }
+            guard shape[0] > 0 else { throw PeepholeError.invalidInput(field: field, message: "the batch is empty") }
+            return Tensor(shape: shape, data: values)
+        }
         var shape: [Int] = []
         var probe = value
-        while case let .array(elements) = probe {
+        while let elements = probe.elements {
             shape.append(elements.count)
             guard let first = elements.first else { break }
             probe = first
@@ -151,6 +165,9 @@ enum JSONShape {
 
     private static func flatten(_ value: JSONValue, shape: [Int], axis: Int, path: @autoclosure () -> String, into data: inout [Float]) throws {
         if axis == shape.count {
+            if case .numbers = value {
+                throw PeepholeError.invalidInput(field: path(), message: "expected a number (shape \(shape)), got \(value.typeName): ragged array")
+            }
             guard case let .number(number) = value else {
                 throw PeepholeError.invalidInput(field: path(), message: "expected a number, got \(value.typeName)")
             }
@@ -161,7 +178,9 @@ enum JSONShape {
             data.append(float)
             return
         }
-        guard case let .array(elements) = value else {
+        // A slow path for what the parser could not read as one rectangular array: a mix of
+        // trees and rectangular parts, ragged or not numeric.
+        guard let elements = value.elements else {
             throw PeepholeError.invalidInput(field: path(), message: "expected an array of \(shape[axis]) (shape \(shape)), got \(value.typeName): ragged or too shallow")
         }
         guard elements.count == shape[axis] else {
@@ -180,7 +199,7 @@ public enum TextEncoding {
         guard let vocabulary = model.info.vocabulary else {
             throw PeepholeError.notApplicable(field: "text", message: "model '\(model.info.model)' version \(model.info.version) has no vocabulary; send inputs instead")
         }
-        guard case let .array(texts) = value, !texts.isEmpty else {
+        guard let texts = value.elements, !texts.isEmpty else {
             throw PeepholeError.invalidInput(field: "text", message: "expected a non-empty array of strings")
         }
         let index = Dictionary(uniqueKeysWithValues: vocabulary.enumerated().map { ($1, $0) })

@@ -100,7 +100,7 @@ public struct SessionState: Sendable {
 
     private static func firstBatch(in value: JSONValue) throws -> Int {
         switch value {
-        case let .array(rows): return rows.count
+        case .array, .numbers: return value.elements!.count
         case let .object(fields):
             for key in fields.keys.sorted() {
                 if let rows = try? firstBatch(in: fields[key]!), rows > 0 { return rows }

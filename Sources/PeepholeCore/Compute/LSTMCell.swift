@@ -101,11 +101,15 @@ struct LSTMCell: Sendable {
         }
         var z = [Float](repeating: 0, count: steps * batch * gates)
         if let hot = Self.oneHotIndices(input.data, width: inputWidth) {
-            kernel.withUnsafeBufferPointer { kernel in
-                for step in 0..<steps {
-                    for row in 0..<batch {
-                        let from = hot[sourceRow(step, row)] * gates, to = (step * batch + row) * gates
-                        for gate in 0..<gates { z[to + gate] = bias[gate] + kernel[from + gate] }
+            z.withUnsafeMutableBufferPointer { z in
+                kernel.withUnsafeBufferPointer { kernel in
+                    bias.withUnsafeBufferPointer { bias in
+                        for step in 0..<steps {
+                            for row in 0..<batch {
+                                VectorMath.add(bias.baseAddress!, kernel.baseAddress! + hot[sourceRow(step, row)] * gates,
+                                               into: z.baseAddress! + (step * batch + row) * gates, count: gates)
+                            }
+                        }
                     }
                 }
             }

@@ -94,6 +94,20 @@ enum VectorMath {
         }
     }
 
+    /// `result = a + b`, `count` values.
+    static func add(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, into result: UnsafeMutablePointer<Float>, count: Int) {
+        var index = 0
+        while index + 8 <= count {
+            let sum = UnsafeRawPointer(a + index).loadUnaligned(as: Vector.self) + UnsafeRawPointer(b + index).loadUnaligned(as: Vector.self)
+            store(sum, result + index)
+            index += 8
+        }
+        while index < count {
+            result[index] = a[index] + b[index]
+            index += 1
+        }
+    }
+
     @inline(__always)
     private static func load(_ pointer: UnsafeMutablePointer<Float>) -> Vector {
         UnsafeRawPointer(pointer).loadUnaligned(as: Vector.self)
