@@ -31,6 +31,12 @@ public struct ServerConfig: Sendable, Equatable {
     public var sessionIdleSeconds = 600
     /// The most characters one `/generate` request may ask for.
     public var maxGenerate = RequestLimits().maxGenerate
+    /// The most connections open at once; past it, a new connection is closed at once.
+    public var maxConnections = 1024
+    /// Seconds a request head may take to arrive whole (slow clients are closed).
+    public var headerTimeoutSeconds = 10
+    /// Seconds a keep-alive connection may stay idle before it is closed.
+    public var idleTimeoutSeconds = 60
 
     /// The defaults, as committed in `config/peephole.json`.
     public init() {}
@@ -58,6 +64,9 @@ public struct ServerConfig: Sendable, Equatable {
         case maxSessions = "max_sessions"
         case sessionIdleSeconds = "session_idle_seconds"
         case maxGenerate = "max_generate"
+        case maxConnections = "max_connections"
+        case headerTimeoutSeconds = "header_timeout_seconds"
+        case idleTimeoutSeconds = "idle_timeout_seconds"
 
         /// The environment variable that overrides this key.
         public var environmentName: String { "PEEPHOLE_" + rawValue.uppercased() }
@@ -133,6 +142,9 @@ public struct ServerConfig: Sendable, Equatable {
         case .maxSessions: maxSessions = try integer(1...1_000_000)
         case .sessionIdleSeconds: sessionIdleSeconds = try integer(1...Int(Int32.max))
         case .maxGenerate: maxGenerate = try integer(1...Int(Int32.max))
+        case .maxConnections: maxConnections = try integer(1...1_000_000)
+        case .headerTimeoutSeconds: headerTimeoutSeconds = try integer(1...86_400)
+        case .idleTimeoutSeconds: idleTimeoutSeconds = try integer(1...86_400)
         }
     }
 
@@ -144,7 +156,8 @@ public struct ServerConfig: Sendable, Equatable {
         case .port: "an integer port 0...65535"
         case .maxDepth: "an integer 1...64"
         case .computeThreads: "an integer 1...256"
-        case .maxSessions: "an integer 1...1000000"
+        case .maxSessions, .maxConnections: "an integer 1...1000000"
+        case .headerTimeoutSeconds, .idleTimeoutSeconds: "an integer 1...86400 (seconds)"
         case .maxBodyBytes, .maxBatch, .maxSteps, .sessionIdleSeconds, .maxGenerate: "a positive integer"
         }
     }

@@ -1,4 +1,5 @@
 import Hummingbird
+import NIOCore
 import Logging
 import PeepholeCore
 
@@ -7,8 +8,13 @@ import PeepholeCore
 public func buildApplication(config: ServerConfig, store: ModelStore, logger: Logger) -> some ApplicationProtocol {
     let registry = ModelRegistry(store: store, defaultModel: config.defaultModel, logger: logger)
     let router = buildRouter(registry: registry, metrics: ServerMetrics(), config: config)
+    let connections = ConnectionCounter(limit: config.maxConnections)
+    let headerTimeout = TimeAmount.seconds(Int64(config.headerTimeoutSeconds))
     return Application(
         router: router,
+        server: .http1(configuration: .init(
+            additionalChannelHandlers: [ConnectionGuard(counter: connections, headerTimeout: headerTimeout)],
+            idleTimeout: .seconds(Int64(config.idleTimeoutSeconds)))),
         configuration: .init(address: .hostname(config.host, port: config.port), serverName: "peephole"),
         services: [ModelLoaderService(registry: registry)],
         logger: logger)
