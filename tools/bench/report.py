@@ -1,0 +1,342 @@
+#!/usr/bin/env python3
+"""Write bench/results.md from the raw outputs of one `make bench` run. Standard library only.
+
+    python3 report.py --out bench/results.md --tmp bench/tmp [--settings k=v ...] [--note TEXT ...]
+
+Reads from --tmp (each optional; a missing one makes its section say so):
+    parity.json                      export_onnx.py --json
+    engine_peephole_r*_t*.json       peephole-bench, one file per repeat and thread count
+    engine_onnxruntime_r*.json       ort_engine.py
+    engine_numpy_r*.json             ort_engine.py --engine numpy
+    http_peephole.json, http_fastapi.json   http_bench.py run
+    memory.json                      {"start_kb", "warm_kb", "end_kb", "hwm_kb", "requests"} of the Peephole server
+Engine figures are medians over the repeats (each measurement's p50/p90/p99 and throughput, per cell).
+"""
+from __future__ import annotations
+
+import argparse
+import glob
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+from datetime import datetime, timezone
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+def flops_per_sequence(hidden: int, steps: int, features: int, outputs: int) -> int:
+    return steps * (2 * features * 4 * hidden + 2 * hidden * 4 * hidden) + 2 * hidden * outputs
+
+
+def load(path: str):
+    try:
+        with open(path) as fh:
+            return json.load(fh)
+    except (OSError, ValueError):
+        return None
+
+
+def merge_engine(paths: list[str]) -> dict:
+    """{(hidden, steps, features, outputs, threads, batch): row with medians over the files}, plus names."""
+    cells: dict = {}
+    for path in paths:
+        data = load(path)
+        if not data:
+            continue
+        for r in data.get("results", []):
+            key = (r["hidden"], r["steps"], r["features"], r["outputs"], r["threads"], r["batch"])
+            cells.setdefault(key, []).append(r)
+    merged = {}
+    for key, rows in cells.items():
+        def med(f):  # the median over the repeats that have this figure; None when none has it
+            values = [v for v in (f(r) for r in rows) if v is not None]
+            return statistics.median(values) if values else None
+
+        def pct(name):
+            return lambda r: (r.get("latency_us") or {}).get(name)
+
+        throughput = med(lambda r: r.get("throughput_seq_per_s"))
+        merged[key] = {
+            "name": rows[0].get("name", ""),
+            "p50": med(pct("p50")),
+            "p90": med(pct("p90")),
+            "p99": med(pct("p99")),
+            "throughput": throughput,
+            "gflops": med(lambda r: r.get("gflops") if r.get("gflops") is not None else
+                          r["throughput_seq_per_s"] * flops_per_sequence(*key[:4]) / 1e9),
+            "repeats": len(rows),
+        }
+    return merged
+
+
+def fmt(v, digits=1):
+    if v is None:
+        return "—"
+    if isinstance(v, str):
+        return v
+    if abs(v) >= 1000:
+        return f"{v:,.0f}"
+    return f"{v:.{digits}f}"
+
+
+def ratio_row(check: str, target: str, num, den, ok, detail: str) -> str:
+    if num is None or den is None or den == 0:
+        return f"| {check} | {target} | not measured | — |"
+    r = num / den
+    return f"| {check} | {target} | **{r:.2f}×** ({detail}) | {'PASS' if ok(r) else 'MISS'} |"
+
+
+def machine() -> list[str]:
+    cpu = "unknown"
+    try:
+        with open("/proc/cpuinfo") as fh:
+            for line in fh:
+                if line.startswith("model name"):
+                    cpu = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    flags = ""
+    try:
+        with open("/proc/cpuinfo") as fh:
+            for line in fh:
+                if line.startswith("flags"):
+                    have = set(line.split(":", 1)[1].split())
+                    flags = ", ".join(f for f in ("avx2", "fma", "avx512f") if f in have)
+                    break
+    except OSError:
+        pass
+    mem = ""
+    try:
+        with open("/proc/meminfo") as fh:
+            kb = int(fh.readline().split()[1])
+            mem = f"{kb / 1048576:.1f} GiB"
+    except (OSError, ValueError, IndexError):
+        pass
+
+    def git(*args):
+        try:
+            return subprocess.run(["git", *args], capture_output=True, text=True, timeout=10).stdout.strip()
+        except (OSError, subprocess.SubprocessError):
+            return ""
+
+    commit = git("rev-parse", "--short", "HEAD")
+    dirty = git("status", "--porcelain", "--untracked-files=no")
+    blas_env = ", ".join(f"{k}={os.environ[k]}" for k in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE") if k in os.environ)
+    return [
+        f"- date: {datetime.now(timezone.utc).strftime('%Y-%m-%d %H:%M UTC')}",
+        f"- CPU: {cpu} ({flags}); cores (nproc): {os.cpu_count()}; memory: {mem}; kernel {platform.release()}",
+        f"- commit: {commit or 'unknown'}{' + uncommitted changes' if dirty else ''}",
+        f"- OpenBLAS environment: {blas_env or 'none set'}",
+    ]
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--out", default="bench/results.md")
+    p.add_argument("--tmp", default="bench/tmp")
+    p.add_argument("--settings", nargs="*", default=[], help="key=value pairs describing the run")
+    p.add_argument("--note", action="append", default=[], help="a line for the Notes section (repeatable)")
+    args = p.parse_args()
+    t = args.tmp
+
+    parity = load(os.path.join(t, "parity.json"))
+    pe = merge_engine(sorted(glob.glob(os.path.join(t, "engine_peephole_r*_t*.json"))))
+    ort_files = sorted(glob.glob(os.path.join(t, "engine_onnxruntime_r*.json")))
+    ort = merge_engine(ort_files)
+    ortpar = merge_engine(sorted(glob.glob(os.path.join(t, "engine_ortparallel_r*.json"))))
+    npy_files = sorted(glob.glob(os.path.join(t, "engine_numpy_r*.json")))
+    npy = merge_engine(npy_files)
+    http_pe = load(os.path.join(t, "http_peephole.json"))
+    http_fa = load(os.path.join(t, "http_fastapi.json"))
+    memory = load(os.path.join(t, "memory.json"))
+    ort_version = (load(ort_files[0]) or {}).get("version") if ort_files else None
+    numpy_meta = load(npy_files[0]) if npy_files else None
+
+    # The demo model: the shape of the rows named after the stored model (the first non-"random" name), else
+    # the smallest shape seen.
+    shapes = sorted({k[:4] for k in (*pe, *ort, *ortpar, *npy)}, key=lambda s: flops_per_sequence(*s))
+    demo = None
+    for src in (ort, pe, npy):
+        for key, row in src.items():
+            if not row["name"].startswith("random") and "synthetic" not in row["name"]:
+                demo = key[:4]
+                break
+        if demo:
+            break
+    if demo is None and shapes:
+        demo = shapes[0]
+
+    def cell(src, shape, threads, batch, field):
+        if shape is None:
+            return None
+        row = src.get((*shape, threads, batch))
+        return row[field] if row else None
+
+    lines = ["# Peephole benchmark", "",
+             "Written by `make bench` (`tools/bench/run.sh`). Ratios are measured side by side in this one run; "
+             "absolute figures drift on shared machines. Engine figures are medians over the repeats.", "",
+             "## Machine", "", *machine()]
+    if args.settings:
+        lines.append("- settings: " + ", ".join(f"`{s}`" for s in args.settings))
+    peers = []
+    if ort_version:
+        peers.append(f"ONNX Runtime {ort_version} (LSTM op, CPU)")
+    if numpy_meta:
+        blas = ", ".join(f"{b.get('internal_api')} {b.get('version')} {b.get('architecture')}"
+                         for b in numpy_meta.get("blas", []))
+        peers.append(f"numpy {numpy_meta.get('version')}" + (f" ({blas})" if blas else ""))
+    if http_fa:
+        peers.append("FastAPI + uvicorn (httptools, uvloop, 2 workers) + ONNX Runtime, 1 intra-op thread per worker")
+    if peers:
+        lines.append("- peers: " + "; ".join(peers))
+
+    # ---------------------------------------------------------------- ratios
+    lines += ["", "## Targets (issue 5)", "", "| check | target | measured | result |", "|---|---|---|---|"]
+    pe1 = cell(pe, demo, 1, 1, "p50")
+    or1 = cell(ort, demo, 1, 1, "p50")
+    lines.append(ratio_row("engine, 1 thread, batch-1 p50 latency, Peephole ÷ ONNX Runtime", "≤ 0.5×", pe1, or1,
+                           lambda r: r <= 0.5, f"{fmt(pe1)} µs vs {fmt(or1)} µs"))
+    a, b = cell(pe, demo, 1, 64, "throughput"), cell(ort, demo, 1, 64, "throughput")
+    lines.append(ratio_row("engine, 1 thread, batch-64 throughput, Peephole ÷ ONNX Runtime", "≥ 1.5×", a, b,
+                           lambda r: r >= 1.5, f"{fmt(a)} vs {fmt(b)} seq/s"))
+    a, b = cell(pe, demo, 2, 64, "throughput"), cell(ort, demo, 2, 64, "throughput")
+    lines.append(ratio_row("engine, 2 threads, batch-64 throughput, Peephole ÷ ONNX Runtime 2 threads", "≥ 1.5×",
+                           a, b, lambda r: r >= 1.5, f"{fmt(a)} vs {fmt(b)} seq/s"))
+    b = cell(ortpar, demo, 2, 64, "throughput")
+    if b is not None:
+        lines.append(ratio_row("(stricter) the same ÷ ONNX Runtime as 2 parallel sessions × 1 thread", "≥ 1.5×",
+                               a, b, lambda r: r >= 1.5, f"{fmt(a)} vs {fmt(b)} seq/s"))
+
+    def http_row(data, conns):
+        if not data:
+            return None
+        for r in data.get("results", []):
+            if r["connections"] == conns:
+                return r
+        return None
+
+    h64p, h64f = http_row(http_pe, 64), http_row(http_fa, 64)
+    h1p, h1f = http_row(http_pe, 1), http_row(http_fa, 1)
+    lines.append(ratio_row("HTTP, 64 connections, req/s, Peephole ÷ FastAPI", "≥ 10×",
+                           h64p and h64p["requests_per_s"], h64f and h64f["requests_per_s"], lambda r: r >= 10,
+                           f"{fmt(h64p and h64p['requests_per_s'])} vs {fmt(h64f and h64f['requests_per_s'])} req/s"))
+    lines.append(ratio_row("HTTP, 64 connections, Peephole p99 ÷ FastAPI p50", "< 1×",
+                           h64p and h64p["p99_ms"], h64f and h64f["p50_ms"], lambda r: r < 1,
+                           f"{fmt(h64p and h64p['p99_ms'], 2)} ms vs {fmt(h64f and h64f['p50_ms'], 2)} ms"))
+    lines.append(ratio_row("HTTP, 1 connection, p50, Peephole ÷ FastAPI", "≤ 0.25×",
+                           h1p and h1p["p50_ms"], h1f and h1f["p50_ms"], lambda r: r <= 0.25,
+                           f"{fmt(h1p and h1p['p50_ms'], 3)} ms vs {fmt(h1f and h1f['p50_ms'], 3)} ms"))
+    if memory:
+        mb = lambda kb: kb / 1024  # noqa: E731
+        peak = max(memory.get("hwm_kb") or 0, memory.get("end_kb") or 0)
+        lines.append(f"| memory, Peephole serving the demo model, peak resident (VmHWM) | < 64 MB | "
+                     f"**{mb(peak):.1f} MB** (at ready {mb(memory['start_kb']):.1f} MB, "
+                     f"after the run {mb(memory['end_kb']):.1f} MB) | {'PASS' if mb(peak) < 64 else 'MISS'} |")
+        base = memory.get("warm_kb") or memory["start_kb"]
+        growth = (memory["end_kb"] - base) / base
+        requests = memory.get("requests") or 0
+        verdict = ("PASS" if growth <= 0.05 else "MISS") if requests >= 1_000_000 else \
+            "not measured (fewer than 1M requests; set BENCH_SOAK_SECONDS)"
+        lines.append(f"| memory flat after 1M requests (resident growth from after warm-up to the end) | ≤ 5% | "
+                     f"**{growth * 100:+.1f}%** over {requests:,} requests | {verdict} |")
+    else:
+        lines.append("| memory | < 64 MB, flat | not measured | — |")
+
+    # ---------------------------------------------------------------- engine tables
+    def engine_rows(shape, show_batch1_latency=True):
+        out = []
+        for name, src in (("Peephole", pe), ("ONNX Runtime", ort), ("ONNX Runtime, parallel sessions", ortpar),
+                          ("numpy", npy)):
+            for threads in sorted({k[4] for k in src if k[:4] == shape}):
+                row = [name, f"{threads} × 1" if src is ortpar else str(threads)]
+                if show_batch1_latency:
+                    row += [fmt(cell(src, shape, threads, 1, f)) for f in ("p50", "p90", "p99")]
+                row += [fmt(cell(src, shape, threads, b, "throughput")) for b in (1, 8, 64)]
+                row.append(fmt(cell(src, shape, threads, 64, "gflops")))
+                out.append("| " + " | ".join(row) + " |")
+        return out
+
+    lines += ["", "## Engine, in process", ""]
+    if demo:
+        lines += [f"Demo model `{(ort.get((*demo, 1, 1)) or pe.get((*demo, 1, 1)) or {'name': ''})['name']}`: "
+                  f"LSTM({demo[0]}) over {demo[1]} steps of {demo[2]} features, Dense({demo[3]}, softmax), "
+                  f"{flops_per_sequence(*demo) / 1e6:.2f} MFLOP per sequence. Latency is one call at batch 1 (µs); "
+                  "throughput in sequences per second. ONNX Runtime's threads are intra-op threads of one session; "
+                  "‘2 × 1’ is two sessions of one thread called concurrently (its best use of two cores here).", "",
+                  "| engine | threads | batch 1 p50 µs | p90 µs | p99 µs | batch 1 seq/s | batch 8 seq/s "
+                  "| batch 64 seq/s | batch 64 GFLOP/s |",
+                  "|---|---|---|---|---|---|---|---|---|", *engine_rows(demo)]
+    else:
+        lines.append("Not run.")
+
+    larger = [s for s in shapes if s != demo]
+    lines += ["", "## Larger models (random weights)", ""]
+    if larger:
+        lines += ["Throughput in sequences per second and the FLOP rate it reaches (GFLOP/s = seq/s × FLOP per "
+                  "sequence), per call at the given batch; the last column is Peephole ÷ ONNX Runtime throughput "
+                  "at the same threads and batch.", "",
+                  "| shape | MFLOP/seq | threads | batch | Peephole seq/s | Peephole GFLOP/s | ONNX Runtime seq/s "
+                  "| ONNX Runtime GFLOP/s | Peephole ÷ ORT |",
+                  "|---|---|---|---|---|---|---|---|---|"]
+        for shape in larger:
+            label = f"h{shape[0]} T{shape[1]} V{shape[2]}"
+            mf = f"{flops_per_sequence(*shape) / 1e6:,.0f}"
+            for key in sorted({k for k in (*pe, *ort) if k[:4] == shape}, key=lambda k: (k[4], k[5])):
+                a, b = pe.get(key), ort.get(key)
+                vs = (f"{a['throughput'] / b['throughput']:.2f}×" if a and b and a['throughput'] and b['throughput'] else "—")
+                lines.append(f"| {label} | {mf} | {key[4]} | {key[5]} | "
+                             f"{fmt(a and a['throughput'])} | {fmt(a and a['gflops'])} | "
+                             f"{fmt(b and b['throughput'])} | {fmt(b and b['gflops'])} | {vs} |")
+    else:
+        lines.append("Not run.")
+
+    # ---------------------------------------------------------------- HTTP
+    lines += ["", "## HTTP (`wrk --latency`, same machine)", ""]
+    if http_pe or http_fa:
+        body = (http_pe or http_fa).get("body_bytes")
+        dur = (http_pe or http_fa).get("duration_s")
+        lines += [f"`POST /predict` with one {demo[1] if demo else 40}-step one-hot sequence ({body:,} bytes of JSON), "
+                  f"{fmt(dur, 0)} s per connection count, wrk with 2 threads (1 for 1 connection).", "",
+                  "| server | connections | req/s | p50 ms | p90 ms | p99 ms | errors / non-2xx |",
+                  "|---|---|---|---|---|---|---|"]
+        for label, data in (("Peephole", http_pe), ("FastAPI + ONNX Runtime", http_fa)):
+            if not data:
+                lines.append(f"| {label} | — | not run | | | | |")
+                continue
+            for r in data["results"]:
+                bad = r.get("non_2xx", 0) + sum(r.get("errors", {}).values())
+                lines.append(f"| {label} | {r['connections']} | {fmt(r['requests_per_s'])} | {r['p50_ms']:.3f} | "
+                             f"{r['p90_ms']:.3f} | {r['p99_ms']:.3f} | {bad} |")
+    else:
+        lines.append("Not run.")
+
+    # ---------------------------------------------------------------- parity and notes
+    lines += ["", "## Parity", ""]
+    if parity:
+        diff = parity.get("max_abs_diff_ort_peephole")
+        against = (f"`peephole predict`: max |difference| = {diff:.3g}" if diff is not None
+                   else "numpy only (no peephole binary)")
+        lines.append(f"ONNX Runtime {parity.get('onnxruntime')} on the model built from the store's weights, "
+                     f"{parity.get('sequences')} one-hot sequences, against {against} (ONNX Runtime vs numpy "
+                     f"{parity.get('max_abs_diff_ort_numpy'):.3g}); tolerance {parity.get('tolerance'):g}: "
+                     f"{'PASS' if parity.get('pass') else 'FAIL'}.")
+    else:
+        lines.append("Not run.")
+    if args.note:
+        lines += ["", "## Notes", ""] + [f"- {n}" for n in args.note]
+    lines += ["", "Reproduce: `make bench` (environment: `BENCH_SECONDS` per engine measurement, `BENCH_REPEATS`, "
+              "`BENCH_HTTP_SECONDS` per connection count, `BENCH_CONNECTIONS`, `BENCH_SOAK_SECONDS`). Raw outputs: "
+              "`bench/tmp/`.", ""]
+
+    os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
+    with open(args.out, "w") as fh:
+        fh.write("\n".join(lines))
+    print(f"wrote {args.out}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,302 @@
+#!/usr/bin/env bash
+# `make bench`: Peephole's engine and HTTP benchmarks next to ONNX Runtime, numpy and a FastAPI server, measured
+# side by side in one run; writes bench/results.md and keeps the raw outputs in bench/tmp/ (gitignored).
+#
+#   BENCH_SECONDS=2          seconds per engine measurement (each shape × threads × batch)
+#   BENCH_REPEATS=3          engine runs, interleaved Peephole / ONNX Runtime / numpy; the table shows medians
+#   BENCH_HTTP_SECONDS=10    wrk duration per connection count
+#   BENCH_CONNECTIONS="1 16 64"
+#   BENCH_WRK_THREADS=2
+#   BENCH_WARMUP_SECONDS=2   wrk warm-up (64 connections) before each server's measured runs
+#   BENCH_SOAK_SECONDS=0     extra wrk run at 64 connections against Peephole before the last memory reading
+#                            (≈ 1M requests needs 1M ÷ req/s seconds) for the "memory flat" check
+#   BENCH_SHAPES=256x200,1024x200   the larger random-weight shapes for ONNX Runtime (HIDDENxSTEPS; '' for none)
+#   BENCH_STORE=models/peephole.sqlite  BENCH_MODEL=chars
+#   BENCH_SKIP_BUILD=1       use the binaries already in .build/release
+#   BENCH_ENGINE_BINARY=path the engine benchmark (default .build/release/peephole-bench)
+#   BENCH_VENV=path          the peers' venv (default tools/bench/.venv, created with pinned requirements.txt)
+#   BENCH_WAIT_BUILDS=600    before measuring, wait up to this many seconds for other swift-build processes
+set -euo pipefail
+
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+ROOT="$(cd "$HERE/../.." && pwd)"
+cd "$ROOT"
+export PYTHONDONTWRITEBYTECODE=1  # no __pycache__ in tools/bench/
+
+SWIFT="${SWIFT:-swift}"
+SECONDS_PER="${BENCH_SECONDS:-2}"
+REPEATS="${BENCH_REPEATS:-3}"
+HTTP_SECONDS="${BENCH_HTTP_SECONDS:-10}"
+CONNECTIONS="${BENCH_CONNECTIONS:-1 16 64}"
+WRK_THREADS="${BENCH_WRK_THREADS:-2}"
+WARMUP="${BENCH_WARMUP_SECONDS:-2}"
+SOAK="${BENCH_SOAK_SECONDS:-0}"
+SHAPES="${BENCH_SHAPES-256x200,1024x200}"
+STORE="${BENCH_STORE:-models/peephole.sqlite}"
+MODEL="${BENCH_MODEL:-chars}"
+VENV="${BENCH_VENV:-$HERE/.venv}"
+WAIT_BUILDS="${BENCH_WAIT_BUILDS:-600}"
+TMP="$ROOT/bench/tmp"
+OUT="$ROOT/bench/results.md"
+PEEPHOLE="$ROOT/.build/release/peephole"
+PEEPHOLE_BENCH="${BENCH_ENGINE_BINARY:-$ROOT/.build/release/peephole-bench}"
+
+NOTES=()
+note() { echo "bench: $*" >&2; NOTES+=("$*"); }
+say() { echo "bench: $*" >&2; }
+
+mkdir -p "$TMP"
+rm -f "$TMP"/engine_*.json "$TMP"/http_*.json "$TMP"/memory.json "$TMP"/parity.json "$TMP"/wrk_*.txt \
+    "$TMP"/*.log "$TMP"/*.err
+
+# ---------------------------------------------------------------- servers started here are stopped on exit
+SERVER_PIDS=()
+stop_server() {  # pid
+    local pid="$1"
+    kill -0 "$pid" 2>/dev/null || return 0
+    kill -TERM "$pid" 2>/dev/null || true
+    for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    if kill -0 "$pid" 2>/dev/null; then kill -KILL "$pid" 2>/dev/null || true; fi
+    wait "$pid" 2>/dev/null || true
+}
+cleanup() {
+    local pid
+    for pid in "${SERVER_PIDS[@]+"${SERVER_PIDS[@]}"}"; do stop_server "$pid"; done
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# ---------------------------------------------------------------- helpers
+have() { command -v "$1" >/dev/null 2>&1; }
+
+free_port() {
+    python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
+}
+
+wait_ready() {  # url pid seconds
+    local url="$1" pid="$2" limit="$3"
+    for _ in $(seq $((limit * 10))); do
+        if ! kill -0 "$pid" 2>/dev/null; then return 1; fi
+        if python3 - "$url" <<'EOF' 2>/dev/null
+import sys, urllib.request
+sys.exit(0 if urllib.request.urlopen(sys.argv[1], timeout=1).status == 200 else 1)
+EOF
+        then return 0; fi
+        sleep 0.1
+    done
+    return 1
+}
+
+rss_kb() { awk -v k="${2:-VmRSS}:" '$1 == k { print $2 }' "/proc/$1/status"; }
+
+quiet_machine() {  # wait for other builds: they would skew every figure on 2 cores
+    local waited=0
+    while pgrep -x swift-build >/dev/null 2>&1 && [ "$waited" -lt "$WAIT_BUILDS" ]; do
+        [ "$waited" = 0 ] && say "a swift-build is running; waiting (up to ${WAIT_BUILDS}s) before measuring"
+        sleep 5; waited=$((waited + 5))
+    done
+}
+
+# Interference check: the CPU time that processes other than this script and its children used during a phase
+# (busy jiffies in /proc/stat minus ours; children count once they are waited for, as every phase's are).
+TICKS="$(getconf CLK_TCK 2>/dev/null || echo 100)"
+NCPU="$(nproc 2>/dev/null || echo 1)"
+busy_jiffies() { awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 + $9; exit }' /proc/stat; }
+own_jiffies() { awk '{ print $14 + $15 + $16 + $17 }' "/proc/$$/stat"; }
+phase_start() { P_BUSY="$(busy_jiffies)"; P_OWN="$(own_jiffies)"; P_T0="$(date +%s%N)"; }
+phase_end() {  # $1: the phase, for the note
+    local busy own ns other
+    busy=$(( $(busy_jiffies) - P_BUSY )); own=$(( $(own_jiffies) - P_OWN )); ns=$(( $(date +%s%N) - P_T0 ))
+    [ "$ns" -gt 0 ] || return 0
+    other=$(( (busy - own) * 100 * 1000000000 / (ns * TICKS * NCPU) ))
+    if [ "$other" -gt 10 ]; then
+        note "other processes used ${other}% of the machine's CPU time during $1: its figures are skewed"
+    fi
+}
+
+# ---------------------------------------------------------------- 1. build
+HAVE_BENCH=0
+if [ "${BENCH_SKIP_BUILD:-0}" = 1 ]; then
+    say "BENCH_SKIP_BUILD=1: using the binaries in .build/release"
+    [ -x "$PEEPHOLE_BENCH" ] && HAVE_BENCH=1
+else
+    say "building release"
+    "$SWIFT" build -c release --product peephole
+    if grep -q '"peephole-bench"' Package.swift; then
+        "$SWIFT" build -c release --product peephole-bench
+    fi
+    [ -x "$PEEPHOLE_BENCH" ] && HAVE_BENCH=1
+fi
+[ -x "$PEEPHOLE" ] || { echo "bench: no $PEEPHOLE" >&2; exit 1; }
+if [ "$HAVE_BENCH" != 1 ]; then
+    note "peephole-bench is not built (no such product yet): Peephole's in-process engine benchmark was skipped"
+fi
+
+# ---------------------------------------------------------------- 2. the peers' venv
+PEERS=0
+VPY=""
+if ! have python3; then
+    note "no python3: ONNX Runtime, numpy and FastAPI peers, the HTTP benchmark and this report are skipped"
+else
+    if [ ! -x "$VENV/bin/python" ]; then
+        say "creating venv $VENV"
+        python3 -m venv "$VENV" || rm -rf "$VENV"
+    fi
+    if [ -x "$VENV/bin/python" ]; then
+        STAMP="$VENV/.requirements.sha256"
+        WANT="$(sha256sum "$HERE/requirements.txt" | cut -d' ' -f1)"
+        if [ "$(cat "$STAMP" 2>/dev/null)" = "$WANT" ] \
+            || { "$VENV/bin/python" -m pip install -q --disable-pip-version-check -r "$HERE/requirements.txt" \
+                 && echo "$WANT" > "$STAMP"; }; then
+            PEERS=1
+            VPY="$VENV/bin/python"
+        else
+            note "pip could not install tools/bench/requirements.txt: the Python peers are skipped"
+        fi
+    else
+        note "python3 could not make a venv (Debian: apt-get install python3-venv): the Python peers are skipped"
+    fi
+fi
+
+HAVE_WRK=1
+if ! have wrk; then
+    if [ "$(id -u)" = 0 ] && have apt-get; then
+        say "installing wrk"
+        { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk; } >/dev/null || true
+    fi
+    have wrk || { HAVE_WRK=0; note "wrk is not installed (apt-get install wrk): the HTTP benchmark is skipped"; }
+fi
+have python3 || HAVE_WRK=0
+
+# ---------------------------------------------------------------- 3. the ONNX model and parity
+if [ "$PEERS" = 1 ]; then
+    say "exporting $MODEL to ONNX from $STORE and checking parity with peephole predict"
+    if ! "$VPY" "$HERE/export_onnx.py" --store "$STORE" --model "$MODEL" --out "$TMP/$MODEL.onnx" \
+            --peephole "$PEEPHOLE" --json "$TMP/parity.json"; then
+        note "PARITY CHECK FAILED: ONNX Runtime vs peephole predict (see the output above and bench/tmp/parity.json)"
+    fi
+fi
+
+# ---------------------------------------------------------------- 4. engine benchmarks, interleaved repeats
+for r in $(seq "$REPEATS"); do
+    quiet_machine
+    phase_start
+    if [ "$HAVE_BENCH" = 1 ]; then
+        for t in 1 2; do
+            say "engine: peephole-bench, ${t} thread(s), repeat $r/$REPEATS"
+            "$PEEPHOLE_BENCH" --store "$STORE" --model "$MODEL" --seconds "$SECONDS_PER" --threads "$t" \
+                > "$TMP/engine_peephole_r${r}_t${t}.json" 2> "$TMP/engine_peephole_r${r}_t${t}.err" \
+                || { note "peephole-bench failed (threads $t): $(tail -3 "$TMP/engine_peephole_r${r}_t${t}.err")"
+                     rm -f "$TMP/engine_peephole_r${r}_t${t}.json"; }
+        done
+    fi
+    if [ "$PEERS" = 1 ]; then
+        say "engine: ONNX Runtime, threads 1 and 2, repeat $r/$REPEATS"
+        "$VPY" "$HERE/ort_engine.py" --store "$STORE" --model "$MODEL" --seconds "$SECONDS_PER" --threads 1,2 \
+            --shapes "$SHAPES" > "$TMP/engine_onnxruntime_r$r.json" \
+            || { note "ort_engine.py failed"; rm -f "$TMP/engine_onnxruntime_r$r.json"; }
+        say "engine: ONNX Runtime, 2 sessions x 1 thread in parallel (demo model), repeat $r/$REPEATS"
+        "$VPY" "$HERE/ort_engine.py" --parallel --store "$STORE" --model "$MODEL" --seconds "$SECONDS_PER" \
+            --threads 2 --shapes '' > "$TMP/engine_ortparallel_r$r.json" \
+            || { note "ort_engine.py --parallel failed"; rm -f "$TMP/engine_ortparallel_r$r.json"; }
+        say "engine: numpy (demo model), repeat $r/$REPEATS"
+        # numpy's own OpenBLAS is benchmarked with its own kernel choice (the OPENBLAS_* overrides set on some
+        # machines slow it); ort_engine.py checks its outputs against ONNX Runtime and records the kernel.
+        env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE "$VPY" "$HERE/ort_engine.py" --engine numpy --threads 1 \
+            --store "$STORE" --model "$MODEL" --seconds "$SECONDS_PER" --shapes '' \
+            > "$TMP/engine_numpy_r$r.json" || { note "the numpy reference failed"; rm -f "$TMP/engine_numpy_r$r.json"; }
+    fi
+    phase_end "engine repeat $r"
+done
+
+# ---------------------------------------------------------------- 5. HTTP benchmarks, one server at a time
+wrk_requests() {  # raw wrk output file -> request count
+    sed -n 's/^WRK_JSON .*"requests":\([0-9]*\).*/\1/p' "$1" | head -1
+}
+warm_up() {  # url label
+    [ "$WARMUP" -gt 0 ] 2>/dev/null || { echo 0; return; }
+    WRK_BODY="$TMP/body.json" wrk -t "$WRK_THREADS" -c 64 -d "${WARMUP}s" -s "$HERE/wrk_post.lua" "$1" \
+        > "$TMP/wrk_$2_warmup.txt" 2>&1 || true
+    wrk_requests "$TMP/wrk_$2_warmup.txt"
+}
+http_run() {  # url label
+    python3 "$HERE/http_bench.py" run --url "$1" --body "$TMP/body.json" --label "$2" \
+        --connections "${CONNECTIONS// /,}" --duration "$HTTP_SECONDS" --threads "$WRK_THREADS" --raw-dir "$TMP" \
+        > "$TMP/http_$2.json" || { note "the HTTP benchmark of $2 failed"; rm -f "$TMP/http_$2.json"; }
+}
+
+if [ "$HAVE_WRK" = 1 ]; then
+    python3 "$HERE/http_bench.py" body --store "$STORE" --model "$MODEL" --out "$TMP/body.json"
+    quiet_machine
+    phase_start
+
+    PORT="$(free_port)"
+    say "starting peephole serve on 127.0.0.1:$PORT"
+    "$PEEPHOLE" serve --config config/peephole.json --store "$STORE" --host 127.0.0.1 --port "$PORT" \
+        > "$TMP/peephole_serve.log" 2>&1 &
+    PID=$!
+    SERVER_PIDS+=("$PID")
+    if wait_ready "http://127.0.0.1:$PORT/ready" "$PID" 60; then
+        START_KB="$(rss_kb "$PID")"
+        WARM_REQ="$(warm_up "http://127.0.0.1:$PORT/predict" peephole)"
+        WARM_KB="$(rss_kb "$PID")"
+        say "HTTP: peephole, connections $CONNECTIONS, ${HTTP_SECONDS}s each"
+        http_run "http://127.0.0.1:$PORT/predict" peephole
+        SOAK_REQ=0
+        if [ "$SOAK" -gt 0 ] 2>/dev/null; then
+            say "HTTP: peephole soak, 64 connections, ${SOAK}s"
+            WRK_BODY="$TMP/body.json" wrk -t "$WRK_THREADS" -c 64 -d "${SOAK}s" -s "$HERE/wrk_post.lua" \
+                "http://127.0.0.1:$PORT/predict" > "$TMP/wrk_peephole_soak.txt" 2>&1 || true
+            SOAK_REQ="$(wrk_requests "$TMP/wrk_peephole_soak.txt")"
+        fi
+        END_KB="$(rss_kb "$PID")"
+        HWM_KB="$(rss_kb "$PID" VmHWM)"
+        RUN_REQ=0
+        for f in "$TMP"/wrk_peephole_c*.txt; do
+            [ -f "$f" ] || continue
+            n="$(wrk_requests "$f")"
+            RUN_REQ=$((RUN_REQ + ${n:-0}))
+        done
+        TOTAL_REQ=$(( ${WARM_REQ:-0} + RUN_REQ + ${SOAK_REQ:-0} ))
+        printf '{"start_kb": %s, "warm_kb": %s, "end_kb": %s, "hwm_kb": %s, "requests": %s}\n' \
+            "$START_KB" "$WARM_KB" "$END_KB" "$HWM_KB" "$TOTAL_REQ" > "$TMP/memory.json"
+        say "peephole resident memory: ${START_KB} kB at ready, ${WARM_KB} kB warm, ${END_KB} kB after $TOTAL_REQ requests (peak ${HWM_KB} kB)"
+    else
+        note "peephole serve did not become ready: $(tail -1 "$TMP/peephole_serve.log" 2>/dev/null) (bench/tmp/peephole_serve.log)"
+    fi
+    stop_server "$PID"
+    phase_end "the HTTP benchmark of Peephole"
+
+    if [ "$PEERS" = 1 ]; then
+        quiet_machine
+        phase_start
+        PORT="$(free_port)"
+        say "starting the FastAPI peer on 127.0.0.1:$PORT"
+        "$VPY" "$HERE/fastapi_server.py" --store "$STORE" --model "$MODEL" --host 127.0.0.1 --port "$PORT" \
+            --workers 2 > "$TMP/fastapi_serve.log" 2>&1 &
+        PID=$!
+        SERVER_PIDS+=("$PID")
+        if wait_ready "http://127.0.0.1:$PORT/ready" "$PID" 120; then
+            sleep 1  # both workers: each loads the model on its own
+            warm_up "http://127.0.0.1:$PORT/predict" fastapi > /dev/null
+            say "HTTP: FastAPI peer, connections $CONNECTIONS, ${HTTP_SECONDS}s each"
+            http_run "http://127.0.0.1:$PORT/predict" fastapi
+        else
+            note "the FastAPI peer did not become ready: $(tail -1 "$TMP/fastapi_serve.log" 2>/dev/null) (bench/tmp/fastapi_serve.log)"
+        fi
+        stop_server "$PID"
+        phase_end "the HTTP benchmark of the FastAPI peer"
+    fi
+fi
+
+# ---------------------------------------------------------------- 6. the report
+if have python3; then
+    python3 "$HERE/report.py" --out "$OUT" --tmp "$TMP" \
+        --settings "BENCH_SECONDS=$SECONDS_PER" "BENCH_REPEATS=$REPEATS" "BENCH_HTTP_SECONDS=$HTTP_SECONDS" \
+                   "BENCH_CONNECTIONS=$CONNECTIONS" "BENCH_SOAK_SECONDS=$SOAK" \
+        ${NOTES[@]+"${NOTES[@]/#/--note=}"}
+    echo
+    cat "$OUT"
+else
+    say "no python3: results.md not written; raw outputs are in bench/tmp/"
+fi
