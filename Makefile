@@ -5,7 +5,7 @@ SWIFT ?= swift
 SYSTEM_PACKAGES := libopenblas-dev libhdf5-dev libsqlite3-dev pkg-config
 STORE ?= models/peephole.sqlite
 
-.PHONY: deps build release test serve fixtures demo clean
+.PHONY: deps build release test serve fixtures demo clean bench fuzz
 
 ## Installs the C libraries Peephole links (OpenBLAS, HDF5, SQLite) when pkg-config cannot find them.
 deps:
@@ -37,6 +37,14 @@ fixtures:
 ## Retrains the demo model and rebuilds models/peephole.sqlite (needs Python and PyPI).
 demo: build
 	bash tools/train_demo/run.sh
+
+## Benchmarks the engine and the HTTP server against ONNX Runtime, numpy and a FastAPI server; writes bench/results.md.
+bench: release
+	bash tools/bench/run.sh
+
+## Fuzzes every HTTP route with schemathesis against a server it starts (needs Python and PyPI).
+fuzz: release
+	bash tools/fuzz/run.sh
 
 clean:
 	rm -rf .build

@@ -6,8 +6,8 @@ import Darwin
 #endif
 
 /// A bare HTTP/1.1 client over a TCP socket, so a test can send a request in pieces and
-/// act (send a signal) between them.
-final class RawHTTPConnection {
+/// act (send a signal) between them. One thread at a time uses a connection.
+final class RawHTTPConnection: @unchecked Sendable {
     private let socket: Int32
 
     /// Connects to 127.0.0.1:`port`.
@@ -44,6 +44,13 @@ final class RawHTTPConnection {
         }
     }
 
+    /// Whether the server has closed the connection: a read returns end of file (rather than
+    /// data, or the 10 s timeout).
+    func isClosedByPeer() -> Bool {
+        var byte: UInt8 = 0
+        return read(socket, &byte, 1) == 0
+    }
+
     /// Reads until the server closes the connection or a whole `Content-Length` response
     /// has arrived; returns the status code and the body.
     func readResponse() throws -> (status: Int, body: String) {
@@ -68,5 +75,13 @@ final class RawHTTPConnection {
             .flatMap { Int($0.split(separator: ":")[1].trimmingCharacters(in: .whitespaces)) }
         guard let length, body.utf8.count >= length else { return nil }
         return (status, body)
+    }
+}
+
+/// Runs blocking socket work on a Dispatch thread: on Swift's cooperative pool (two threads on
+/// two cores) it would starve the in-process server the test talks to.
+func offThePool<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
+    try await withCheckedThrowingContinuation { continuation in
+        DispatchQueue.global().async { continuation.resume(with: Result { try work() }) }
     }
 }

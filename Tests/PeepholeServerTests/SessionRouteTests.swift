@@ -75,11 +75,11 @@ import Testing
 
     @Test func idleSessionsExpire() async throws {
         var config = ServerConfig.test
-        config.sessionIdleSeconds = 1
+        config.sessionIdleSeconds = 3
         try await withServer(config: config) { client in
             let id = try #require(try await client.post("/sessions", "").json["session"] as? String)
             #expect(try await client.get("/sessions/\(id)").status == .ok)
-            try await Task.sleep(for: .milliseconds(1200))
+            try await Task.sleep(for: .milliseconds(3500))
             #expect(try await client.get("/sessions/\(id)").status == .notFound)
         }
     }

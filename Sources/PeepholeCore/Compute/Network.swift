@@ -149,7 +149,7 @@ public struct Network: Sendable {
             }
         }
         if case let .embedding(embedding)? = layers.first?.operation {
-            for (position, id) in input.data.enumerated() where id.rounded() != id || id < 0 || Int(id) >= embedding.inputDim {
+            for (position, id) in input.data.enumerated() where id.rounded() != id || id < 0 || id >= Float(embedding.inputDim) {
                 throw PeepholeError.invalidInput(field: field, message: "token id \(id) at flat position \(position) is not an integer in 0..<\(embedding.inputDim)")
             }
         }

@@ -31,25 +31,24 @@ public final class ModelStore: Sendable {
             var configuration = Configuration()
             configuration.foreignKeysEnabled = true
             configuration.busyMode = .timeout(10)
-            let migrator = StoreSchema.migrator
             switch access {
             case .readWrite:
                 let pool = try DatabasePool(path: path, configuration: configuration)
-                try migrator.migrate(pool)
+                if let reason = try pool.read(StoreSchema.newerSchema) { throw PeepholeError.storeFailure(path: path, reason: reason) }
+                try StoreSchema.migrator.migrate(pool)
                 database = pool
             case .readOnly:
                 configuration.readonly = true
                 let queue = try DatabaseQueue(path: path, configuration: configuration)
-                guard try queue.read(migrator.hasCompletedMigrations) else {
-                    let known = try queue.read { db in try migrator.appliedIdentifiers(db) }
-                    throw PeepholeError.storeFailure(path: path, reason: known.isEmpty
-                        ? "not a Peephole model store (import a model into it first)"
-                        : "its schema is older than this binary's; open it once with 'peephole import' to upgrade it")
-                }
+                if let reason = try queue.read(StoreSchema.incompatibility) { throw PeepholeError.storeFailure(path: path, reason: reason) }
+                // A store whose list of models cannot be read serves nothing: refuse it here, at start.
+                _ = try queue.read(Self.versionNumbers)
                 database = queue
             }
         } catch let error as DatabaseError {
             throw PeepholeError.storeFailure(path: path, reason: error.message ?? "\(error)")
+        } catch is RowDecodingError {
+            throw PeepholeError.storeFailure(path: path, reason: "its list of models holds a value of the wrong type")
         }
     }
 
@@ -114,6 +113,30 @@ public final class ModelStore: Sendable {
         }
     }
 
+    /// Every model's version numbers, oldest first, without reading the versions themselves, so
+    /// one damaged version cannot hide the others.
+    public func versionNumbers() throws -> [String: [Int]] {
+        try read(Self.versionNumbers)
+    }
+
+    private static func versionNumbers(_ db: Database) throws -> [String: [Int]] {
+        var numbers: [String: [Int]] = [:]
+        for name in try String.fetchAll(db, sql: "SELECT name FROM model") { numbers[name] = [] }
+        for row in try Row.fetchAll(db, sql: "SELECT model.name, version.number FROM version JOIN model ON model.id = version.model_id ORDER BY number") {
+            numbers[try row.decode(String.self, atIndex: 0), default: []].append(try row.decode(Int.self, atIndex: 1))
+        }
+        return numbers
+    }
+
+    /// What SQLite's `PRAGMA quick_check` finds wrong with the file's pages (at most `limit`
+    /// findings), empty when nothing. It reads every page once, so it is run at start only;
+    /// which models a finding damages is decided by loading them.
+    public func quickCheck(limit: Int = 10) throws -> [String] {
+        try read { db in try String.fetchAll(db, sql: "PRAGMA quick_check(\(limit))") }
+            .flatMap { $0.split(separator: "\n").map(String.init) }
+            .filter { $0 != "ok" && !$0.hasPrefix("*** in database") }
+    }
+
     /// The model requests without a model name act on: `configured` if given, else the only
     /// model in the store.
     public func defaultModel(configured: String? = nil) throws -> String {
@@ -128,110 +151,14 @@ public final class ModelStore: Sendable {
         return names[0]
     }
 
-    /// The description of `version` of `model` (the newest when nil).
-    public func versionInfo(model: String, version: Int? = nil) throws -> VersionInfo {
-        try read { db in try Self.versionInfo(db, model: model, version: Self.resolve(db, model: model, version: version)) }
-    }
-
-    /// Loads `version` of `model` (the newest when nil), verifying every tensor's checksum and
-    /// shape and re-reading every layer's configuration.
-    public func load(model: String, version: Int? = nil) throws -> LoadedModel {
-        try read { db in
-            let number = try Self.resolve(db, model: model, version: version)
-            let info = try Self.versionInfo(db, model: model, version: number)
-            func damaged(_ reason: String) -> PeepholeError { .damagedModel(model: model, version: number, reason: reason) }
-            let rows = try Row.fetchAll(db, sql: """
-                SELECT layer.id, layer.name, layer.class_name, layer.config FROM layer
-                JOIN version ON version.id = layer.version_id JOIN model ON model.id = version.model_id
-                WHERE model.name = ? AND version.number = ? ORDER BY layer.position
-                """, arguments: [model, number])
-            var layers: [KerasLayer] = []
-            var weights: [[NamedTensor]] = []
-            for row in rows {
-                let name: String = row["name"], className: String = row["class_name"], configText: String = row["config"]
-                guard let object = try? JSONSerialization.jsonObject(with: Data(configText.utf8)) as? [String: Any],
-                      let config = object["config"] as? [String: Any] else {
-                    throw damaged("layer '\(name)' has an unreadable configuration")
-                }
-                let kind: LayerKind
-                do {
-                    kind = try KerasLayerParser.parse(className: className, config: config, kerasMajor: KerasModelFile.major(info.kerasVersion))
-                } catch let error as PeepholeError {
-                    throw damaged(error.description)
-                }
-                layers.append(KerasLayer(name: name, className: className, configJSON: configText, kind: kind))
-                let tensorRows = try Row.fetchAll(db, sql: "SELECT name, shape, data, sha256 FROM tensor WHERE layer_id = ? ORDER BY position",
-                                                  arguments: [row["id"] as Int64])
-                weights.append(try tensorRows.map { tensorRow in
-                    let tensorName: String = tensorRow["name"], blob: Data = tensorRow["data"], digest: String = tensorRow["sha256"]
-                    guard TensorCoding.sha256(blob) == digest else {
-                        throw damaged("tensor '\(name)/\(tensorName)' fails its SHA-256 check")
-                    }
-                    guard let shape = try? JSONDecoder().decode([Int].self, from: Data((tensorRow["shape"] as String).utf8)),
-                          shape.reduce(1, *) * 4 == blob.count else {
-                        throw damaged("tensor '\(name)/\(tensorName)' has \(blob.count) bytes, which does not match its shape")
-                    }
-                    return NamedTensor(name: tensorName, tensor: Tensor(shape: shape, data: TensorCoding.decode(blob)))
-                })
-            }
-            let architecture = KerasArchitecture(inputShape: Array(info.inputShape.dropFirst()), inputDType: info.inputDType, layers: layers)
-            do {
-                return LoadedModel(info: info, network: try Network(architecture: architecture, weights: weights))
-            } catch let error as PeepholeError {
-                throw damaged(error.description)
-            }
-        }
-    }
-
     // MARK: helpers
 
-    private static func resolve(_ db: Database, model: String, version: Int?) throws -> Int {
-        guard let modelID = try Int64.fetchOne(db, sql: "SELECT id FROM model WHERE name = ?", arguments: [model]) else {
-            throw PeepholeError.unknownModel(model)
-        }
-        let newest = try Int.fetchOne(db, sql: "SELECT MAX(number) FROM version WHERE model_id = ?", arguments: [modelID])
-        guard let version else {
-            guard let newest else { throw PeepholeError.unknownModel(model) }
-            return newest
-        }
-        guard try Bool.fetchOne(db, sql: "SELECT 1 FROM version WHERE model_id = ? AND number = ?", arguments: [modelID, version]) != nil else {
-            throw PeepholeError.unknownVersion(model: model, version: version)
-        }
-        return version
-    }
-
-    private static func versionInfo(_ db: Database, model: String, version: Int) throws -> VersionInfo {
-        guard let row = try Row.fetchOne(db, sql: """
-            SELECT version.* FROM version JOIN model ON model.id = version.model_id WHERE model.name = ? AND version.number = ?
-            """, arguments: [model, version]) else {
-            throw PeepholeError.unknownVersion(model: model, version: version)
-        }
-        func decode<T: Decodable>(_ type: T.Type, _ column: String) throws -> T {
-            guard let text = row[column] as String?, let value = try? JSONDecoder().decode(T.self, from: Data(text.utf8)) else {
-                throw PeepholeError.damagedModel(model: model, version: version, reason: "column \(column) is unreadable")
-            }
-            return value
-        }
-        let layers = try Row.fetchAll(db, sql: "SELECT name, class_name, output_shape, parameter_count FROM layer WHERE version_id = ? ORDER BY position",
-                                      arguments: [row["id"] as Int64]).map { layer in
-            guard let shape = try? JSONDecoder().decode([Int?].self, from: Data((layer["output_shape"] as String).utf8)) else {
-                throw PeepholeError.damagedModel(model: model, version: version, reason: "layer output shape is unreadable")
-            }
-            return LayerInfo(name: layer["name"], className: layer["class_name"], outputShape: [nil] + shape, parameterCount: layer["parameter_count"])
-        }
-        guard let dtype = InputDType(rawValue: row["input_dtype"] as String) else {
-            throw PeepholeError.damagedModel(model: model, version: version, reason: "unknown input dtype")
-        }
-        return VersionInfo(
-            model: model, version: version, importedAt: row["imported_at"], sourceFile: row["source_file"],
-            sourceSHA256: row["source_sha256"], format: row["format"], kerasVersion: row["keras_version"],
-            inputShape: [nil] + (try decode([Int?].self, "input_shape")), inputDType: dtype,
-            vocabulary: row["vocabulary"] == nil ? nil : try decode([String].self, "vocabulary"), layers: layers)
-    }
-
-    private func read<T>(_ body: (Database) throws -> T) throws -> T {
+    /// Runs `body` in a read transaction, mapping SQLite errors to `storeFailure`.
+    func read<T>(_ body: (Database) throws -> T) throws -> T {
         do { return try database.read(body) } catch let error as DatabaseError {
             throw PeepholeError.storeFailure(path: path, reason: error.message ?? "\(error)")
+        } catch is RowDecodingError {
+            throw PeepholeError.storeFailure(path: path, reason: "a row holds a value of the wrong type")
         }
     }
 

@@ -52,4 +52,46 @@ enum StoreSchema {
         }
         return migrator
     }
+
+    /// Why this binary cannot use the store behind `db`, or nil when it can: a store written by a
+    /// newer Peephole (migrations this binary does not know), an older or foreign one, or one
+    /// whose tables lack a column this binary's migrations create.
+    static func incompatibility(_ db: Database) throws -> String? {
+        if let newer = try newerSchema(db) { return newer }
+        if try migrator.appliedIdentifiers(db).isEmpty { return "not a Peephole model store (import a model into it first)" }
+        guard try migrator.hasCompletedMigrations(db) else {
+            return "its schema is older than this binary's; open it once with 'peephole import' to upgrade it"
+        }
+        for (table, columns) in try expectedColumns() {
+            guard try db.tableExists(table) else { return "table '\(table)' is missing" }
+            let present = try db.columns(in: table)
+            for column in columns where !present.contains(where: { $0.name == column.name && $0.type == column.type }) {
+                return "table '\(table)' has no column '\(column.name)' of type \(column.type)"
+            }
+        }
+        return nil
+    }
+
+    /// Why the store behind `db` is too new for this binary, or nil: it holds migrations this
+    /// binary does not know. Such a store is neither served nor written, because a newer
+    /// migration may change what existing columns mean (tensor encoding, gate order), which no
+    /// checksum reveals.
+    static func newerSchema(_ db: Database) throws -> String? {
+        let migrator = Self.migrator
+        let unknown = try migrator.appliedIdentifiers(db).subtracting(migrator.migrations).sorted()
+        guard !unknown.isEmpty else { return nil }
+        return "it was written by a newer Peephole (schema migrations this binary does not know: "
+            + unknown.map { "'\($0)'" }.joined(separator: ", ") + "); use a newer peephole"
+    }
+
+    /// Every table and its columns as this binary's migrations create them, read from an
+    /// in-memory store, so the schema is written down once.
+    private static func expectedColumns() throws -> [(String, [ColumnInfo])] {
+        let reference = try DatabaseQueue()
+        try migrator.migrate(reference)
+        return try reference.read { db in
+            try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name")
+                .map { ($0, try db.columns(in: $0)) }
+        }
+    }
 }

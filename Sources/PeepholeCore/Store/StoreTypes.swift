@@ -37,6 +37,12 @@ public struct VersionInfo: Sendable, Codable, Equatable {
     /// The layers in order.
     public var layers: [LayerInfo]
 
+    /// Stands in for a version whose description cannot be read, so listings still show it.
+    public static func unreadable(model: String, version: Int) -> VersionInfo {
+        VersionInfo(model: model, version: version, importedAt: "", sourceFile: "", sourceSHA256: "", format: "", kerasVersion: "",
+                    inputShape: [nil], inputDType: .float32, vocabulary: nil, layers: [])
+    }
+
     /// The total number of weights.
     public var parameterCount: Int { layers.reduce(0) { $0 + $1.parameterCount } }
 

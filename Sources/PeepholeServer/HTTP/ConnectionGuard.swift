@@ -1,4 +1,5 @@
 import Atomics
+import HTTPTypes
 import NIOCore
 import NIOHTTPTypes
 
@@ -24,11 +25,15 @@ final class ConnectionCounter: Sendable {
     var current: Int { open.load(ordering: .relaxed) }
 }
 
-/// Protects the server from abusive connections: closes a connection past `max_connections`
-/// as soon as it opens, and one whose request head does not arrive whole within
-/// `header_timeout_seconds` — of the connection's start, or of the previous response's end —
-/// however slowly it trickles in (slowloris). Idle keep-alive connections are closed by the
-/// HTTP channel's own idle timeout.
+/// Protects the server from abusive connections: answers a connection past `max_connections`
+/// with 503 and closes it, and closes one whose first request head does not arrive whole within
+/// `header_timeout_seconds` of the connection's start, however slowly it trickles in
+/// (slowloris). On a keep-alive connection the next head must arrive whole within
+/// `idle_timeout_seconds` of the previous response, so trickling bytes cannot hold it open
+/// either; a connection with no bytes at all is closed by the HTTP channel's own idle timeout.
+///
+/// It never closes a connection while the channel is being set up: Hummingbird wraps it in an
+/// async channel right after, and closing before that would tear the wrapper down unfinished.
 final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPRequestPart
     typealias InboundOut = HTTPRequestPart
@@ -37,13 +42,16 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
 
     private let counter: ConnectionCounter
     private let headerTimeout: TimeAmount
+    private let idleTimeout: TimeAmount
     private var timer: Scheduled<Void>?
     private var counted = false
     private var started = false
+    private var refused = false
 
-    init(counter: ConnectionCounter, headerTimeout: TimeAmount) {
+    init(counter: ConnectionCounter, headerTimeout: TimeAmount, idleTimeout: TimeAmount) {
         self.counter = counter
         self.headerTimeout = headerTimeout
+        self.idleTimeout = idleTimeout
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
@@ -56,6 +64,10 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        if refused {
+            if case .end = unwrapInboundIn(data) { refuse(context) }
+            return
+        }
         if case .head = unwrapInboundIn(data) {
             timer?.cancel()
             timer = nil
@@ -64,7 +76,7 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
-        if case .end = unwrapOutboundIn(data) { arm(context) }
+        if case .end = unwrapOutboundIn(data) { arm(context, within: idleTimeout) }
         context.write(data, promise: promise)
     }
 
@@ -80,19 +92,33 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
     private func start(_ context: ChannelHandlerContext) {
         guard !started else { return }
         started = true
-        guard counter.acquire() else {
-            context.close(promise: nil)
-            return
+        if counter.acquire() {
+            counted = true
+        } else {
+            refused = true
         }
-        counted = true
-        arm(context)
+        arm(context, within: headerTimeout)
     }
 
-    /// Closes the connection unless a request head arrives within the timeout.
-    private func arm(_ context: ChannelHandlerContext) {
+    /// Answers a request on a connection past the limit with 503 and closes the connection.
+    private func refuse(_ context: ChannelHandlerContext) {
+        let body = #"{"error":{"message":"too many connections; retry later","code":"too_many_connections"}}"#
+        var head = HTTPResponse(status: .serviceUnavailable)
+        head.headerFields[.retryAfter] = "1"
+        head.headerFields[.connection] = "close"
+        head.headerFields[.contentType] = "application/json; charset=utf-8"
+        head.headerFields[.contentLength] = String(body.utf8.count)
+        context.write(wrapOutboundOut(.head(head)), promise: nil)
+        context.write(wrapOutboundOut(.body(context.channel.allocator.buffer(string: body))), promise: nil)
+        let channel = context.channel
+        context.writeAndFlush(wrapOutboundOut(.end(nil))).whenComplete { _ in channel.close(promise: nil) }
+    }
+
+    /// Closes the connection unless a request head arrives within `timeout`.
+    private func arm(_ context: ChannelHandlerContext, within timeout: TimeAmount) {
         timer?.cancel()
         let channel = context.channel
-        timer = context.eventLoop.scheduleTask(in: headerTimeout) {
+        timer = context.eventLoop.scheduleTask(in: timeout) {
             channel.close(promise: nil)
         }
     }

@@ -25,27 +25,32 @@ public final class ModelRegistry: @unchecked Sendable {
     public var isReady: Bool { lock.withLock { catalog != nil } }
 
     /// Loads every version of every model, logging one line per model; damaged versions are
-    /// logged and skipped. Throws when the store cannot be read or the configured default
-    /// model is not in it.
+    /// logged and listed with the reason, and every healthy one is served. First runs SQLite's
+    /// quick check and logs what it finds. Throws when the store's list of models cannot be read
+    /// or the configured default model is not in it.
     public func load() throws {
+        checkPages()
         var models: [String: ModelEntry] = [:]
-        for summary in try store.models() {
-            var entry = ModelEntry(name: summary.name)
-            for info in summary.versions {
+        for (name, numbers) in try store.versionNumbers().sorted(by: { $0.key < $1.key }) {
+            var entry = ModelEntry(name: name)
+            for number in numbers {
                 do {
-                    entry.loaded[info.version] = try store.load(model: summary.name, version: info.version)
-                } catch let error as PeepholeError {
-                    entry.damaged[info.version] = error
+                    let loaded = try store.load(model: name, version: number)
+                    entry.loaded[number] = loaded
+                    entry.infos.append(loaded.info)
+                } catch {
+                    let damage = error as? PeepholeError ?? .damagedModel(model: name, version: number, reason: "\(error)")
+                    entry.damaged[number] = damage
+                    entry.infos.append((try? store.versionInfo(model: name, version: number)) ?? .unreadable(model: name, version: number))
                     logger.error("Skipping a version that does not load", metadata: [
-                        "model.name": "\(summary.name)", "model.version": "\(info.version)", "error": "\(error.description)",
+                        "model.name": "\(name)", "model.version": "\(number)", "error": "\(damage.description)",
                     ])
                 }
-                entry.infos.append(info)
             }
-            models[summary.name] = entry
+            models[name] = entry
             let newest = entry.newestLoaded.map { entry.loaded[$0]!.info }
             var metadata: Logger.Metadata = [
-                "model.name": "\(summary.name)",
+                "model.name": "\(name)",
                 "model.versions": "\(entry.loaded.keys.sorted().map(String.init).joined(separator: ","))",
                 "model.parameters": "\(newest?.parameterCount ?? 0)",
                 "model.input_shape": "\(newest.map { Network.describe($0.inputShape) } ?? "-")",
@@ -71,6 +76,24 @@ public final class ModelRegistry: @unchecked Sendable {
         }
         if models.isEmpty { logger.warning("The store holds no models", metadata: ["store.path": "\(store.path)"]) }
         lock.withLock { catalog = Catalog(models: models, defaultModel: defaultModel) }
+    }
+
+    /// Logs what SQLite's quick check finds. A finding does not stop the server: the versions it
+    /// touches fail their own load (SQLite error or SHA-256), and the rest are verified by theirs.
+    private func checkPages() {
+        let started = ContinuousClock.now
+        do {
+            let problems = try store.quickCheck()
+            let metadata: Logger.Metadata = ["store.path": "\(store.path)", "duration": "\(ContinuousClock.now - started)"]
+            if problems.isEmpty {
+                logger.debug("The store passes SQLite's quick check", metadata: metadata)
+            } else {
+                logger.error("The store fails SQLite's quick check; versions that verify are still served",
+                             metadata: metadata.merging(["store.problems": "\(problems.joined(separator: "; "))"]) { $1 })
+            }
+        } catch {
+            logger.error("SQLite's quick check cannot run", metadata: ["store.path": "\(store.path)", "error": "\(error)"])
+        }
     }
 
     /// The loaded catalog, or `notReady`.
