@@ -137,6 +137,17 @@ public final class ModelStore: Sendable {
             .filter { $0 != "ok" && !$0.hasPrefix("*** in database") }
     }
 
+    /// SQLite's `PRAGMA data_version` on this store's one writing (or, read-only, only)
+    /// connection: it changes when another connection — another process's `peephole import` —
+    /// commits, which is how a running server notices new versions without polling the tables.
+    public func dataVersion() throws -> Int {
+        do {
+            return try database.writeWithoutTransaction { db in try Int.fetchOne(db, sql: "PRAGMA data_version") ?? 0 }
+        } catch let error as DatabaseError {
+            throw PeepholeError.storeFailure(path: path, reason: error.message ?? "\(error)")
+        }
+    }
+
     /// The model requests without a model name act on: `configured` if given, else the only
     /// model in the store.
     public func defaultModel(configured: String? = nil) throws -> String {

@@ -37,6 +37,10 @@ public struct ServerConfig: Sendable, Equatable {
     public var headerTimeoutSeconds = 10
     /// Seconds a keep-alive connection may stay idle before it is closed.
     public var idleTimeoutSeconds = 60
+    /// Milliseconds between looks at the store for new versions; 0: only `POST /admin/reload`.
+    public var reloadIntervalMilliseconds = 2000
+    /// The bearer token `/admin/*` requires; nil: admin routes are served to loopback only.
+    public var adminToken: String?
 
     /// The defaults, as committed in `config/peephole.json`.
     public init() {}
@@ -67,6 +71,8 @@ public struct ServerConfig: Sendable, Equatable {
         case maxConnections = "max_connections"
         case headerTimeoutSeconds = "header_timeout_seconds"
         case idleTimeoutSeconds = "idle_timeout_seconds"
+        case reloadIntervalMilliseconds = "reload_interval_ms"
+        case adminToken = "admin_token"
 
         /// The environment variable that overrides this key.
         public var environmentName: String { "PEEPHOLE_" + rawValue.uppercased() }
@@ -98,10 +104,12 @@ public struct ServerConfig: Sendable, Equatable {
                 throw ConfigError("\(path): unknown key \"\(name)\" (known: \(Key.allCases.map(\.rawValue).joined(separator: ", ")))")
             }
             let source = "\(path): \"\(name)\""
-            let isText = [.host, .store, .defaultModel, .logLevel].contains(key)
+            let isText = [.host, .store, .defaultModel, .logLevel, .adminToken].contains(key)
             switch fields[name]! {
             case .null where key == .defaultModel:
                 defaultModel = nil
+            case .null where key == .adminToken:
+                adminToken = nil
             case let .string(text) where isText:
                 try set(key, text: text, source: source)
             case let .number(number) where !isText && number.rounded() == number && abs(number) < 1e15:
@@ -145,6 +153,8 @@ public struct ServerConfig: Sendable, Equatable {
         case .maxConnections: maxConnections = try integer(1...1_000_000)
         case .headerTimeoutSeconds: headerTimeoutSeconds = try integer(1...86_400)
         case .idleTimeoutSeconds: idleTimeoutSeconds = try integer(1...86_400)
+        case .reloadIntervalMilliseconds: reloadIntervalMilliseconds = try integer(0...86_400_000)
+        case .adminToken: adminToken = text.isEmpty ? nil : text
         }
     }
 
@@ -158,6 +168,8 @@ public struct ServerConfig: Sendable, Equatable {
         case .computeThreads: "an integer 1...256"
         case .maxSessions, .maxConnections: "an integer 1...1000000"
         case .headerTimeoutSeconds, .idleTimeoutSeconds: "an integer 1...86400 (seconds)"
+        case .reloadIntervalMilliseconds: "an integer 0...86400000 (milliseconds; 0 turns polling off)"
+        case .adminToken: "a token string or null"
         case .maxBodyBytes, .maxBatch, .maxSteps, .sessionIdleSeconds, .maxGenerate: "a positive integer"
         }
     }

@@ -3,8 +3,8 @@ import NIOCore
 import Logging
 import PeepholeCore
 
-/// The server over `store`: the router, and a service that loads every model at start.
-/// `/ready` answers 503 until loading is done.
+/// The server over `store`: the router, and a service that loads every model at start and
+/// reloads when the store changes. `/ready` answers 503 until loading is done.
 public func buildApplication(config: ServerConfig, store: ModelStore, logger: Logger) -> some ApplicationProtocol {
     let registry = ModelRegistry(store: store, defaultModel: config.defaultModel, logger: logger)
     let router = buildRouter(registry: registry, metrics: ServerMetrics(), config: config)
@@ -17,13 +17,16 @@ public func buildApplication(config: ServerConfig, store: ModelStore, logger: Lo
             additionalChannelHandlers: [ConnectionGuard(counter: connections, headerTimeout: headerTimeout, idleTimeout: idleTimeout)],
             idleTimeout: idleTimeout)),
         configuration: .init(address: .hostname(config.host, port: config.port), serverName: "peephole"),
-        services: [ModelLoaderService(registry: registry)],
+        services: [ModelLoaderService(
+            registry: registry, store: store,
+            interval: config.reloadIntervalMilliseconds > 0 ? .milliseconds(config.reloadIntervalMilliseconds) : nil,
+            logger: logger)],
         logger: logger)
 }
 
 /// The routes over `registry`, with metrics, JSON errors and JSON 404/405 for unknown routes.
-public func buildRouter(registry: ModelRegistry, metrics: ServerMetrics, config: ServerConfig) -> Router<BasicRequestContext> {
-    let router = Router()
+public func buildRouter(registry: ModelRegistry, metrics: ServerMetrics, config: ServerConfig) -> Router<PeepholeRequestContext> {
+    let router = Router(context: PeepholeRequestContext.self)
     router.add(middleware: MetricsMiddleware(metrics: metrics))
     router.add(middleware: ErrorMiddleware())
     OperationsController(registry: registry, metrics: metrics).addRoutes(to: router)
@@ -32,6 +35,7 @@ public func buildRouter(registry: ModelRegistry, metrics: ServerMetrics, config:
     GenerateController(registry: registry, metrics: metrics, config: config).addRoutes(to: router)
     SessionController(registry: registry, sessions: SessionRegistry(limit: config.maxSessions, idleSeconds: config.sessionIdleSeconds),
                       metrics: metrics, config: config).addRoutes(to: router)
+    AdminController(registry: registry, token: config.adminToken).addRoutes(to: router)
     // Added after the routes, so it wraps only the not-found responder.
     router.add(middleware: UnmatchedRouteMiddleware(routes: router.routes))
     return router

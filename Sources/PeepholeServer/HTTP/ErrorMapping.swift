@@ -20,6 +20,10 @@ enum ServerError: Error, Equatable {
     case unknownSession(String)
     /// `max_sessions` sessions are open; retry after some expire.
     case tooManySessions(limit: Int, retryAfter: Int)
+    /// An admin route without the configured bearer token.
+    case adminTokenRequired
+    /// An admin route from a non-loopback client while no admin token is configured.
+    case adminLoopbackOnly
 }
 
 /// An error as the client sees it: status, stable code and message, as
@@ -87,6 +91,13 @@ struct ErrorResponse {
             self.init(status: .tooManyRequests, code: "too_many_sessions",
                       message: "\(limit) sessions are open, the configured maximum; delete one or retry after \(retryAfter) s",
                       headers: [.retryAfter: String(retryAfter)])
+        case .adminTokenRequired:
+            self.init(status: .unauthorized, code: "admin_token_required",
+                      message: "admin routes need the header 'Authorization: Bearer <admin_token>'",
+                      headers: [.wwwAuthenticate: "Bearer"])
+        case .adminLoopbackOnly:
+            self.init(status: .forbidden, code: "admin_loopback_only",
+                      message: "admin routes are served to loopback clients only while no admin_token is configured")
         }
     }
 

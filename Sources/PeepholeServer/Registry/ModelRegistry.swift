@@ -2,16 +2,28 @@ import Foundation
 import Logging
 import PeepholeCore
 
-/// Every version of every model in the store, loaded once at start and served from memory.
+/// Every version of every model in the store, loaded into memory and served from there.
 ///
-/// Loading happens once (`load()`, run by `ModelLoaderService`); until then `isReady` is false
-/// and lookups throw `ServerError.notReady`. After loading the catalog never changes, so
-/// concurrent requests read it under a lock and run the immutable networks in parallel.
+/// `load()` (run by `ModelLoaderService` at start) loads everything; until then `isReady` is
+/// false and lookups throw `ServerError.notReady`. `reload()` (run when the store changes, or by
+/// `POST /admin/reload`) loads the versions imported since and swaps in a new catalog: versions
+/// already loaded are kept as they are, so a request in flight finishes on the version it
+/// started on, and requests without a version move to the newest. A new version that fails to
+/// load is listed as damaged and the previous one goes on serving.
 public final class ModelRegistry: @unchecked Sendable {
+    /// What a reload found: the versions it loaded, and those that failed.
+    public struct ReloadOutcome: Sendable {
+        /// Newly served versions.
+        public var loaded: [(model: String, version: Int)] = []
+        /// New versions that did not load.
+        public var damaged: [(model: String, version: Int)] = []
+    }
+
     private let store: ModelStore
     private let configuredDefault: String?
     private let logger: Logger
     private let lock = NSLock()
+    private let reloading = NSLock()
     private var catalog: Catalog?
 
     /// A registry over `store`; `defaultModel` is the configured default, if any.
@@ -30,52 +42,77 @@ public final class ModelRegistry: @unchecked Sendable {
     /// or the configured default model is not in it.
     public func load() throws {
         checkPages()
-        var models: [String: ModelEntry] = [:]
-        for (name, numbers) in try store.versionNumbers().sorted(by: { $0.key < $1.key }) {
-            var entry = ModelEntry(name: name)
-            for number in numbers {
-                do {
-                    let loaded = try store.load(model: name, version: number)
-                    entry.loaded[number] = loaded
-                    entry.infos.append(loaded.info)
-                } catch {
-                    let damage = error as? PeepholeError ?? .damagedModel(model: name, version: number, reason: "\(error)")
-                    entry.damaged[number] = damage
-                    entry.infos.append((try? store.versionInfo(model: name, version: number)) ?? .unreadable(model: name, version: number))
-                    logger.error("Skipping a version that does not load", metadata: [
-                        "model.name": "\(name)", "model.version": "\(number)", "error": "\(damage.description)",
-                    ])
+        try reload()
+    }
+
+    /// Loads the versions added to the store since the last load and serves them.
+    @discardableResult
+    public func reload() throws -> ReloadOutcome {
+        try reloading.withLock {
+            let previous = lock.withLock { catalog }
+            var outcome = ReloadOutcome()
+            var models: [String: ModelEntry] = [:]
+            for (name, numbers) in try store.versionNumbers().sorted(by: { $0.key < $1.key }) {
+                var entry = previous?.models[name] ?? ModelEntry(name: name)
+                let known = Set(entry.loaded.keys).union(entry.damaged.keys)
+                let added = numbers.filter { !known.contains($0) }
+                for number in added {
+                    do {
+                        let loaded = try store.load(model: name, version: number)
+                        entry.loaded[number] = loaded
+                        entry.infos.append(loaded.info)
+                        outcome.loaded.append((name, number))
+                    } catch {
+                        let damage = error as? PeepholeError ?? .damagedModel(model: name, version: number, reason: "\(error)")
+                        entry.damaged[number] = damage
+                        entry.infos.append((try? store.versionInfo(model: name, version: number)) ?? .unreadable(model: name, version: number))
+                        outcome.damaged.append((name, number))
+                        logger.error("Skipping a version that does not load", metadata: [
+                            "model.name": "\(name)", "model.version": "\(number)", "error": "\(damage.description)",
+                        ])
+                    }
                 }
+                entry.infos.sort { $0.version < $1.version }
+                models[name] = entry
+                if !added.isEmpty { log(entry) }
             }
-            models[name] = entry
-            let newest = entry.newestLoaded.map { entry.loaded[$0]!.info }
-            var metadata: Logger.Metadata = [
-                "model.name": "\(name)",
-                "model.versions": "\(entry.loaded.keys.sorted().map(String.init).joined(separator: ","))",
-                "model.parameters": "\(newest?.parameterCount ?? 0)",
-                "model.input_shape": "\(newest.map { Network.describe($0.inputShape) } ?? "-")",
-            ]
-            if !entry.damaged.isEmpty {
-                metadata["model.damaged_versions"] = "\(entry.damaged.keys.sorted().map(String.init).joined(separator: ","))"
-            }
-            logger.info("Loaded model", metadata: metadata)
+            let fresh = Catalog(models: models, defaultModel: try resolveDefault(models, previous: previous?.defaultName))
+            if models.isEmpty { logger.warning("The store holds no models", metadata: ["store.path": "\(store.path)"]) }
+            lock.withLock { catalog = fresh }
+            return outcome
         }
-        let defaultModel: Result<String, PeepholeError>
+    }
+
+    /// The configured default, else the previous one (a default does not move while serving),
+    /// else the only model.
+    private func resolveDefault(_ models: [String: ModelEntry], previous: String?) throws -> Result<String, PeepholeError> {
         if let configuredDefault {
             guard models[configuredDefault] != nil else {
                 throw PeepholeError.noDefaultModel("the configured default model '\(configuredDefault)' is not in the store \(store.path)")
             }
-            defaultModel = .success(configuredDefault)
-        } else if models.count == 1 {
-            defaultModel = .success(models.keys.first!)
-        } else {
-            let names = models.keys.sorted()
-            defaultModel = .failure(.noDefaultModel(names.isEmpty
-                ? "the store is empty"
-                : "the store holds \(names.count) models (\(names.joined(separator: ", "))) and none is configured as default; use /models/{model}/..."))
+            return .success(configuredDefault)
         }
-        if models.isEmpty { logger.warning("The store holds no models", metadata: ["store.path": "\(store.path)"]) }
-        lock.withLock { catalog = Catalog(models: models, defaultModel: defaultModel) }
+        if let previous, models[previous] != nil { return .success(previous) }
+        if models.count == 1 { return .success(models.keys.first!) }
+        let names = models.keys.sorted()
+        return .failure(.noDefaultModel(names.isEmpty
+            ? "the store is empty"
+            : "the store holds \(names.count) models (\(names.joined(separator: ", "))) and none is configured as default; use /models/{model}/..."))
+    }
+
+    /// One line per model: its served versions, parameters and input.
+    private func log(_ entry: ModelEntry) {
+        let newest = entry.newestLoaded.map { entry.loaded[$0]!.info }
+        var metadata: Logger.Metadata = [
+            "model.name": "\(entry.name)",
+            "model.versions": "\(entry.loaded.keys.sorted().map(String.init).joined(separator: ","))",
+            "model.parameters": "\(newest?.parameterCount ?? 0)",
+            "model.input_shape": "\(newest.map { Network.describe($0.inputShape) } ?? "-")",
+        ]
+        if !entry.damaged.isEmpty {
+            metadata["model.damaged_versions"] = "\(entry.damaged.keys.sorted().map(String.init).joined(separator: ","))"
+        }
+        logger.info("Loaded model", metadata: metadata)
     }
 
     /// Logs what SQLite's quick check finds. A finding does not stop the server: the versions it
