@@ -37,6 +37,8 @@ public struct ServerConfig: Sendable, Equatable {
     public var headerTimeoutSeconds = 10
     /// Seconds a keep-alive connection may stay idle before it is closed.
     public var idleTimeoutSeconds = 60
+    /// The most inference requests one model may have in flight; past it, 503 with `Retry-After`.
+    public var maxQueuePerModel = 256
     /// Milliseconds between looks at the store for new versions; 0: only `POST /admin/reload`.
     public var reloadIntervalMilliseconds = 2000
     /// The bearer token `/admin/*` requires; nil: admin routes are served to loopback only.
@@ -72,6 +74,7 @@ public struct ServerConfig: Sendable, Equatable {
         case headerTimeoutSeconds = "header_timeout_seconds"
         case idleTimeoutSeconds = "idle_timeout_seconds"
         case reloadIntervalMilliseconds = "reload_interval_ms"
+        case maxQueuePerModel = "max_queue_per_model"
         case adminToken = "admin_token"
 
         /// The environment variable that overrides this key.
@@ -154,6 +157,7 @@ public struct ServerConfig: Sendable, Equatable {
         case .headerTimeoutSeconds: headerTimeoutSeconds = try integer(1...86_400)
         case .idleTimeoutSeconds: idleTimeoutSeconds = try integer(1...86_400)
         case .reloadIntervalMilliseconds: reloadIntervalMilliseconds = try integer(0...86_400_000)
+        case .maxQueuePerModel: maxQueuePerModel = try integer(1...1_000_000)
         case .adminToken: adminToken = text.isEmpty ? nil : text
         }
     }
@@ -166,7 +170,7 @@ public struct ServerConfig: Sendable, Equatable {
         case .port: "an integer port 0...65535"
         case .maxDepth: "an integer 1...64"
         case .computeThreads: "an integer 1...256"
-        case .maxSessions, .maxConnections: "an integer 1...1000000"
+        case .maxSessions, .maxConnections, .maxQueuePerModel: "an integer 1...1000000"
         case .headerTimeoutSeconds, .idleTimeoutSeconds: "an integer 1...86400 (seconds)"
         case .reloadIntervalMilliseconds: "an integer 0...86400000 (milliseconds; 0 turns polling off)"
         case .adminToken: "a token string or null"

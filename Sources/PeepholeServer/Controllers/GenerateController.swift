@@ -8,6 +8,8 @@ struct GenerateController {
     let registry: ModelRegistry
     /// Where inference latency goes.
     let metrics: ServerMetrics
+    /// The bound on each model's requests in flight.
+    let admission: ModelAdmission
     /// Body size and request limits.
     let config: ServerConfig
 
@@ -24,8 +26,8 @@ struct GenerateController {
         let model = try registry.model(context.parameters.get("model"), version: context.parameters.get("version"))
         let body = try await JSONBody.read(request, limit: config.maxBodyBytes)
         let decoded = try Generation.Request.decode(body, limits: config.limits)
-        let text = try metrics.measureInference(model, endpoint: "generate", batch: 1) {
-            try Generation.generate(model, decoded)
+        let text = try await admission.run(model) {
+            try metrics.measureInference(model, endpoint: "generate", batch: 1) { try Generation.generate(model, decoded) }
         }
         var json = JSONWriter()
         json.beginObject()

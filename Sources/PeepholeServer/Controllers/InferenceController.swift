@@ -9,6 +9,8 @@ struct InferenceController {
     let registry: ModelRegistry
     /// Where inference latency and batch sizes go.
     let metrics: ServerMetrics
+    /// The bound on each model's requests in flight.
+    let admission: ModelAdmission
     /// Body size and request limits.
     let config: ServerConfig
 
@@ -27,8 +29,8 @@ struct InferenceController {
     @Sendable func predict(_ request: Request, context: some RequestContext) async throws -> Response {
         let (model, body) = try await prepare(request, context)
         let decoded = try InferenceRequest.decode(body, for: model, endpoint: .predict, limits: config.limits)
-        return .json(try metrics.measureInference(model, endpoint: "predict", batch: decoded.input.shape[0]) {
-            try Inference.predict(model, decoded)
+        return .json(try await admission.run(model) {
+            try metrics.measureInference(model, endpoint: "predict", batch: decoded.input.shape[0]) { try Inference.predict(model, decoded) }
         })
     }
 
@@ -40,8 +42,10 @@ struct InferenceController {
             throw PeepholeError.unknownLayer(model: model.info.model, layer: layer)
         }
         let decoded = try InferenceRequest.decode(body, for: model, endpoint: .layerOutput, limits: config.limits)
-        return .json(try metrics.measureInference(model, endpoint: "layer_output", batch: decoded.input.shape[0]) {
-            try Inference.layerOutput(model, layer: layer, decoded)
+        return .json(try await admission.run(model) {
+            try metrics.measureInference(model, endpoint: "layer_output", batch: decoded.input.shape[0]) {
+                try Inference.layerOutput(model, layer: layer, decoded)
+            }
         })
     }
 

@@ -10,6 +10,8 @@ struct SessionController {
     let sessions: SessionRegistry
     /// Where inference latency and batch sizes go.
     let metrics: ServerMetrics
+    /// The bound on each model's requests in flight.
+    let admission: ModelAdmission
     /// Body size and request limits.
     let config: ServerConfig
 
@@ -50,8 +52,10 @@ struct SessionController {
         let entry = try sessions.session(try context.parameters.require("session"))
         let body = try await JSONBody.read(request, limit: config.maxBodyBytes)
         let decoded = try InferenceRequest.decode(body, for: entry.model, endpoint: .sessionStep, limits: config.limits)
-        return .json(try metrics.measureInference(entry.model, endpoint: "session_step", batch: decoded.input.shape[0]) {
-            try entry.withState { try $0.step(entry.model, decoded) }
+        return .json(try await admission.run(entry.model) {
+            try metrics.measureInference(entry.model, endpoint: "session_step", batch: decoded.input.shape[0]) {
+                try entry.withState { try $0.step(entry.model, decoded) }
+            }
         })
     }
 

@@ -31,10 +31,11 @@ public func buildRouter(registry: ModelRegistry, metrics: ServerMetrics, config:
     router.add(middleware: ErrorMiddleware())
     OperationsController(registry: registry, metrics: metrics).addRoutes(to: router)
     ModelsController(registry: registry).addRoutes(to: router)
-    InferenceController(registry: registry, metrics: metrics, config: config).addRoutes(to: router)
-    GenerateController(registry: registry, metrics: metrics, config: config).addRoutes(to: router)
+    let admission = ModelAdmission(limit: config.maxQueuePerModel)
+    InferenceController(registry: registry, metrics: metrics, admission: admission, config: config).addRoutes(to: router)
+    GenerateController(registry: registry, metrics: metrics, admission: admission, config: config).addRoutes(to: router)
     SessionController(registry: registry, sessions: SessionRegistry(limit: config.maxSessions, idleSeconds: config.sessionIdleSeconds),
-                      metrics: metrics, config: config).addRoutes(to: router)
+                      metrics: metrics, admission: admission, config: config).addRoutes(to: router)
     AdminController(registry: registry, token: config.adminToken).addRoutes(to: router)
     // Added after the routes, so it wraps only the not-found responder.
     router.add(middleware: UnmatchedRouteMiddleware(routes: router.routes))

@@ -20,6 +20,8 @@ enum ServerError: Error, Equatable {
     case unknownSession(String)
     /// `max_sessions` sessions are open; retry after some expire.
     case tooManySessions(limit: Int, retryAfter: Int)
+    /// `limit` requests for `model` are in flight already.
+    case queueFull(model: String, limit: Int)
     /// An admin route without the configured bearer token.
     case adminTokenRequired
     /// An admin route from a non-loopback client while no admin token is configured.
@@ -91,6 +93,10 @@ struct ErrorResponse {
             self.init(status: .tooManyRequests, code: "too_many_sessions",
                       message: "\(limit) sessions are open, the configured maximum; delete one or retry after \(retryAfter) s",
                       headers: [.retryAfter: String(retryAfter)])
+        case let .queueFull(model, limit):
+            self.init(status: .serviceUnavailable, code: "queue_full",
+                      message: "model '\(model)' has \(limit) requests in flight, the configured maximum; retry shortly",
+                      headers: [.retryAfter: "1"])
         case .adminTokenRequired:
             self.init(status: .unauthorized, code: "admin_token_required",
                       message: "admin routes need the header 'Authorization: Bearer <admin_token>'",
