@@ -73,15 +73,32 @@ import Testing
         }
     }
 
-    @Test func idleSessionsExpire() async throws {
+    @Test func idleSessionsExpireOverHTTP() async throws {
         var config = ServerConfig.test
-        config.sessionIdleSeconds = 3
+        config.sessionIdleSeconds = 1
         try await withServer(config: config) { client in
             let id = try #require(try await client.post("/sessions", "").json["session"] as? String)
-            #expect(try await client.get("/sessions/\(id)").status == .ok)
-            try await Task.sleep(for: .milliseconds(3500))
-            #expect(try await client.get("/sessions/\(id)").status == .notFound)
+            try await Task.sleep(for: .milliseconds(1500))
+            let expired = try await client.get("/sessions/\(id)")
+            #expect(expired.status == .notFound)
+            #expect(expired.errorCode == "unknown_session")
         }
+    }
+
+    @Test func aSessionExpiresOnlyAfterItsIdleTimeUnused() throws {
+        let testStore = try TestStore([.onehot])
+        defer { testStore.remove() }
+        let model = try testStore.store.load(model: "onehot")
+        let clock = ManualClock()
+        let sessions = SessionRegistry(limit: 2, idleSeconds: 10, now: { clock.now })
+        let id = try sessions.open(model).withState { $0.id }
+        clock.advance(.seconds(9))
+        #expect(throws: Never.self) { try sessions.session(id) }
+        clock.advance(.seconds(9))
+        #expect(throws: Never.self) { try sessions.session(id) }
+        clock.advance(.seconds(10))
+        #expect(throws: ServerError.unknownSession(id)) { try sessions.session(id) }
+        #expect(sessions.count == 0)
     }
 
     @Test func generationIsReproducibleForASeed() async throws {
@@ -114,4 +131,13 @@ import Testing
             #expect(outOfRange.errorMessage.contains("unit 8"))
         }
     }
+}
+
+/// A clock a test moves by hand.
+final class ManualClock: @unchecked Sendable {
+    private let lock = NSLock()
+    private var current = ContinuousClock.now
+
+    var now: ContinuousClock.Instant { lock.withLock { current } }
+    func advance(_ duration: Duration) { lock.withLock { current += duration } }
 }

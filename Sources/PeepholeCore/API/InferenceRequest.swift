@@ -55,6 +55,13 @@ public struct InferenceRequest: Sendable {
         case let (inputs?, nil):
             input = try JSONShape.tensor(inputs, field: "inputs")
         case let (nil, text?):
+            // Checked before encoding, which allocates a one-hot row per character.
+            if let texts = text.elements, texts.count > limits.maxBatch {
+                throw PeepholeError.invalidInput(field: "text", message: "batch of \(texts.count) exceeds the limit of \(limits.maxBatch)")
+            }
+            for case let .string(value) in text.elements ?? [] where value.unicodeScalars.count > limits.maxSteps {
+                throw PeepholeError.invalidInput(field: "text", message: "\(value.unicodeScalars.count) characters exceed the limit of \(limits.maxSteps) steps")
+            }
             input = try TextEncoding.encode(text, model: model)
         case (nil, nil):
             throw PeepholeError.invalidInput(field: "inputs", message: "missing: send {\"inputs\": [...]} or {\"text\": [...]}")

@@ -53,11 +53,14 @@ public struct SessionState: Sendable {
     /// Sets states from `{"<layer>": {"h": …, "c": …}, …}` (per direction for a Bidirectional
     /// layer); anything not given keeps its value. Before the first step the batch size is taken
     /// from the first array given.
-    public mutating func update(_ model: LoadedModel, body: some Collection<UInt8>) throws {
+    public mutating func update(_ model: LoadedModel, body: some Collection<UInt8>, limits: RequestLimits = RequestLimits()) throws {
         guard case let .object(fields) = try JSONValue.parse(body, maxDepth: 8) else {
             throw PeepholeError.invalidInput(field: "body", message: "expected {\"<lstm layer>\": {\"h\": [...], \"c\": [...]}}")
         }
         let rows = try batch ?? Self.firstBatch(in: .object(fields))
+        guard rows <= limits.maxBatch else {
+            throw PeepholeError.invalidInput(field: "body", message: "a batch of \(rows) exceeds the limit of \(limits.maxBatch)")
+        }
         var updated = states
         for (name, value) in fields.sorted(by: { $0.key < $1.key }) {
             guard let index = model.network.layerIndex(named: name) else {

@@ -71,7 +71,7 @@ struct SessionController {
         let entry = try sessions.session(try context.parameters.require("session"))
         let body = try await JSONBody.read(request, limit: config.maxBodyBytes)
         return .json(try entry.withState { state in
-            try state.update(entry.model, body: body)
+            try state.update(entry.model, body: body, limits: config.limits)
             return state.describe(entry.model)
         })
     }

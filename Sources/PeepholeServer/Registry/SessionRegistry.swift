@@ -30,14 +30,16 @@ final class SessionRegistry: @unchecked Sendable {
 
     private let limit: Int
     private let idleTimeout: Duration
-    private let clock = ContinuousClock()
+    /// The current time; a test moves it by hand.
+    private let now: @Sendable () -> ContinuousClock.Instant
     private let lock = NSLock()
     private var entries: [String: Entry] = [:]
 
     /// A registry holding at most `limit` sessions, each expiring after `idleSeconds` unused.
-    init(limit: Int, idleSeconds: Int) {
+    init(limit: Int, idleSeconds: Int, now: @escaping @Sendable () -> ContinuousClock.Instant = { ContinuousClock.now }) {
         self.limit = limit
         self.idleTimeout = .seconds(idleSeconds)
+        self.now = now
     }
 
     /// Seconds a session may stay unused.
@@ -49,11 +51,11 @@ final class SessionRegistry: @unchecked Sendable {
         return try locked {
             removeExpired()
             guard entries.count < limit else {
-                let oldest = entries.values.map(\.lastUsed).min() ?? clock.now
-                let wait = max(1, Int((idleTimeout - (clock.now - oldest)).components.seconds))
+                let oldest = entries.values.map(\.lastUsed).min() ?? now()
+                let wait = max(1, Int((idleTimeout - (now() - oldest)).components.seconds))
                 throw ServerError.tooManySessions(limit: limit, retryAfter: wait)
             }
-            let entry = Entry(id: id, model: model, now: clock.now)
+            let entry = Entry(id: id, model: model, now: now())
             entries[id] = entry
             return entry
         }
@@ -64,7 +66,7 @@ final class SessionRegistry: @unchecked Sendable {
         try locked {
             removeExpired()
             guard let entry = entries[id] else { throw ServerError.unknownSession(id) }
-            entry.lastUsed = clock.now
+            entry.lastUsed = now()
             return entry
         }
     }
@@ -81,8 +83,8 @@ final class SessionRegistry: @unchecked Sendable {
     var count: Int { locked { removeExpired(); return entries.count } }
 
     private func removeExpired() {
-        let now = clock.now
-        entries = entries.filter { now - $0.value.lastUsed < idleTimeout }
+        let current = now()
+        entries = entries.filter { current - $0.value.lastUsed < idleTimeout }
     }
 
     private func locked<T>(_ body: () throws -> T) rethrows -> T {
