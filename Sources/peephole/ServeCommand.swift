@@ -38,9 +38,6 @@ struct ServeCommand: AsyncParsableCommand {
             var logger = Logger(label: "peephole")
             logger.logLevel = settings.logLevel
             BLAS.setThreads(settings.computeThreads)
-            guard FileManager.default.fileExists(atPath: settings.store) else {
-                throw ConfigError.storeMissing(settings.store)
-            }
             // The server only reads: a committed store stays unchanged while it is served.
             let modelStore = try ModelStore(path: settings.store, access: .readOnly)
             logger.info("Starting", metadata: [

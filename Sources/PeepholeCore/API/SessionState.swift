@@ -92,9 +92,8 @@ public struct SessionState: Sendable {
         for index in model.network.recurrentLayerIndices {
             let layer = model.network.layers[index]
             json.beginObject(layer.name)
-            let zero = LayerStates.zeros(batch: batch ?? 0, units: LayerStates.directions(layer)![0])
-            let state = states[index] ?? (LayerStates.directions(layer)!.count == 1 ? .lstm(zero) : .bidirectional(
-                forward: zero, backward: LayerStates.zeros(batch: batch ?? 0, units: LayerStates.directions(layer)![1])))
+            let zeros = LayerStates.directions(layer)!.map { LayerStates.zeros(batch: batch ?? 0, units: $0) }
+            let state = states[index] ?? (zeros.count == 1 ? .lstm(zeros[0]) : .bidirectional(forward: zeros[0], backward: zeros[1]))
             LayerStates.write(state, into: &json)
             json.endObject()
         }

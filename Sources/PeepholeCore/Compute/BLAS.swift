@@ -20,9 +20,6 @@ public enum BLAS {
         openblas_set_num_threads(narrow(max(1, count)))
     }
 
-    /// The number of threads OpenBLAS currently uses per call.
-    public static var threads: Int { Int(openblas_get_num_threads()) }
-
     /// `C[m×n] = alpha · op(A)[m×k] · op(B)[k×n] + beta · C`, row-major, with leading dimensions
     /// `lda`, `ldb`, `ldc` counted in elements.
     public static func sgemm(

@@ -127,9 +127,6 @@ public struct Network: Sendable {
         layers.indices.filter { LayerStates.directions(layers[$0]) != nil }
     }
 
-    /// The total number of weights.
-    public var parameterCount: Int { layers.reduce(0) { $0 + $1.parameterCount } }
-
     /// Checks that `input` fits this network: rank, feature width, steps, token ids in range.
     public func validate(_ input: Tensor, field: String = "inputs") throws {
         let expectedRank = inputShape.count + 1

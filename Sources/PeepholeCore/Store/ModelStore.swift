@@ -23,7 +23,9 @@ public final class ModelStore: Sendable {
     public init(path: String, access: Access = .readWrite) throws {
         self.path = path
         if !FileManager.default.fileExists(atPath: path) {
-            guard access == .readWrite else { throw PeepholeError.storeFailure(path: path, reason: "no such file") }
+            guard access == .readWrite else {
+                throw PeepholeError.storeFailure(path: path, reason: "no such file; import a model into it with `peephole import`, or name another with --store")
+            }
             let directory = URL(fileURLWithPath: path).deletingLastPathComponent()
             try? FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         }
@@ -156,8 +158,15 @@ public final class ModelStore: Sendable {
             guard names.contains(configured) else { throw PeepholeError.unknownModel(configured) }
             return configured
         }
+        return try Self.onlyModel(among: names)
+    }
+
+    /// The default when none is configured: the only model among `names`, else `noDefaultModel`.
+    public static func onlyModel(among names: [String]) throws(PeepholeError) -> String {
         guard names.count == 1 else {
-            throw PeepholeError.noDefaultModel(names.isEmpty ? "the store is empty" : "the store holds \(names.count) models (\(names.joined(separator: ", "))); name one")
+            throw .noDefaultModel(names.isEmpty
+                ? "the store is empty"
+                : "the store holds \(names.count) models (\(names.sorted().joined(separator: ", "))) and none is configured as default; name one")
         }
         return names[0]
     }

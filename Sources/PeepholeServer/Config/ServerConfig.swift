@@ -185,9 +185,4 @@ public struct ConfigError: Error, CustomStringConvertible, Equatable {
     public let description: String
 
     init(_ description: String) { self.description = description }
-
-    /// The configured store file does not exist (serving would create an empty one).
-    public static func storeMissing(_ path: String) -> ConfigError {
-        ConfigError("store \(path) does not exist; import a model with `peephole import` or set --store")
-    }
 }

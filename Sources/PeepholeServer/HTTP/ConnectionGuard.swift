@@ -21,8 +21,6 @@ final class ConnectionCounter: Sendable {
     /// Uncounts a connection.
     func release() { open.wrappingDecrement(ordering: .relaxed) }
 
-    /// The connections open now.
-    var current: Int { open.load(ordering: .relaxed) }
 }
 
 /// Protects the server from abusive connections: answers a connection past `max_connections`

@@ -93,11 +93,7 @@ public final class ModelRegistry: @unchecked Sendable {
             return .success(configuredDefault)
         }
         if let previous, models[previous] != nil { return .success(previous) }
-        if models.count == 1 { return .success(models.keys.first!) }
-        let names = models.keys.sorted()
-        return .failure(.noDefaultModel(names.isEmpty
-            ? "the store is empty"
-            : "the store holds \(names.count) models (\(names.joined(separator: ", "))) and none is configured as default; use /models/{model}/..."))
+        return Result { () throws(PeepholeError) in try ModelStore.onlyModel(among: Array(models.keys)) }
     }
 
     /// One line per model: its served versions, parameters and input.
