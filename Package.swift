@@ -46,10 +46,17 @@ let package = Package(
             pkgConfig: "hdf5",
             providers: [.apt(["libhdf5-dev"])]
         ),
+        // The matrix kernel of the compute core (see its header for the contract). Optimised in
+        // debug builds too, so the tests do not crawl; vector code is chosen at run time.
+        .target(
+            name: "CPeepholeKernels",
+            cSettings: [.unsafeFlags(["-O3"])]
+        ),
         // The compute core and model store: knows nothing about HTTP.
         .target(
             name: "PeepholeCore",
             dependencies: [
+                "CPeepholeKernels",
                 "COpenBLAS",
                 "CHDF5",
                 .product(name: "GRDB", package: "GRDB.swift"),

@@ -49,6 +49,8 @@ struct ParityCase: CustomTestStringConvertible, Sendable {
         let everyLayer = Set(network.layers.indices)
         let result = network.run(input, capture: everyLayer, states: everyLayer)
 
+        expectRowsIndependentOfBatch(network, input, result)
+
         let predictDifference = try #require(maxDifference(result.output, NumericArray(expected["predict"]!)), "predict shape \(result.output.shape)")
         #expect(predictDifference <= Tolerance.output, "predict differs by \(predictDifference)")
 
@@ -84,5 +86,26 @@ struct ParityCase: CustomTestStringConvertible, Sendable {
             let difference = try #require(maxDifference(network.run(other).output, NumericArray(extra["predict"]!)))
             #expect(difference <= Tolerance.output, "input of shape \(other.shape) differs by \(difference)")
         }
+    }
+
+    /// Each sequence run alone gives the same bits, in every layer's output and state, as it
+    /// does inside the batch: what lets the server batch requests together.
+    private func expectRowsIndependentOfBatch(_ network: Network, _ input: Tensor, _ batched: ForwardResult) {
+        let everyLayer = Set(network.layers.indices)
+        let batch = input.shape[0]
+        for row in 0..<batch {
+            let alone = network.run(Self.row(row, of: input), capture: everyLayer, states: everyLayer)
+            #expect(alone.output.data.map(\.bitPattern) == Self.row(row, of: batched.output).data.map(\.bitPattern), "row \(row) output")
+            for index in everyLayer {
+                let together = Self.row(row, of: batched.layerOutputs[index]!)
+                #expect(alone.layerOutputs[index]!.data.map(\.bitPattern) == together.data.map(\.bitPattern), "row \(row) layer \(index)")
+            }
+        }
+    }
+
+    /// Row `row` of `tensor` along its first axis, as a batch of one.
+    private static func row(_ row: Int, of tensor: Tensor) -> Tensor {
+        let width = tensor.data.count / tensor.shape[0]
+        return Tensor(shape: [1] + tensor.shape.dropFirst(), data: Array(tensor.data[(row * width)..<((row + 1) * width)]))
     }
 }

@@ -42,7 +42,8 @@ import Testing
 @Test func maskedStepKeepsStateAndRepeatsOutput() {
     let options = LSTMOptions(units: 1, activation: .tanh, recurrentActivation: .sigmoid, useBias: true,
                               returnSequences: true, goBackwards: false, zeroOutputForMask: false)
-    let cell = LSTMCell(options: options, inputWidth: 1, kernel: [0.5, -0.5, 1, 2], recurrentKernel: [0.1, 0.2, 0.3, 0.4], bias: [0, 1, 0, 0])
+    let recurrentKernel: [Float] = [0.1, 0.2, 0.3, 0.4]
+    let cell = LSTMCell(options: options, inputWidth: 1, kernel: [0.5, -0.5, 1, 2], recurrentKernel: recurrentKernel, bias: [0, 1, 0, 0])
     let masked = cell.run(Tensor(shape: [1, 3, 1], data: [1, 7, -1]), mask: [true, false, true])
     let unmasked = cell.run(Tensor(shape: [1, 2, 1], data: [1, -1]), mask: nil)
     #expect(masked.output.data[1] == masked.output.data[0])
@@ -51,7 +52,7 @@ import Testing
 
     var zeroing = options
     zeroing.zeroOutputForMask = true
-    let zeroed = LSTMCell(options: zeroing, inputWidth: 1, kernel: cell.kernel, recurrentKernel: cell.recurrentKernel, bias: cell.bias)
+    let zeroed = LSTMCell(options: zeroing, inputWidth: 1, kernel: cell.kernel, recurrentKernel: recurrentKernel, bias: cell.bias)
         .run(Tensor(shape: [1, 3, 1], data: [1, 7, -1]), mask: [true, false, true])
     #expect(zeroed.output.data[1] == 0)
     #expect(zeroed.output.data[2] == unmasked.output.data[1])

@@ -10,12 +10,23 @@ public struct LSTMState: Sendable, Equatable {
 struct LSTMCell: Sendable {
     let options: LSTMOptions
     let inputWidth: Int
-    /// `[inputWidth, 4·units]`, gate blocks in Keras order i f c o.
+    /// `[inputWidth, 4·units]`, gate blocks in Keras order i f c o; rows are gathered for one-hot inputs.
     let kernel: [Float]
-    /// `[units, 4·units]`, gate blocks in Keras order i f c o.
-    let recurrentKernel: [Float]
+    /// `kernel` packed for the matrix kernel, for dense inputs.
+    let packedKernel: PackedMatrix
+    /// `[units, 4·units]`, gate blocks in Keras order i f c o, packed for the matrix kernel.
+    let recurrentKernel: PackedMatrix
     /// `[4·units]`; zeros for a layer without bias.
     let bias: [Float]
+
+    init(options: LSTMOptions, inputWidth: Int, kernel: [Float], recurrentKernel: [Float], bias: [Float]) {
+        self.options = options
+        self.inputWidth = inputWidth
+        self.kernel = kernel
+        self.packedKernel = PackedMatrix(kernel, rows: inputWidth, columns: 4 * options.units)
+        self.recurrentKernel = PackedMatrix(recurrentKernel, rows: options.units, columns: 4 * options.units)
+        self.bias = bias
+    }
 
     /// What one run produces: the layer output (`[batch, steps, units]` in processed order with
     /// `returnSequences`, else `[batch, units]`) and the final state.
@@ -34,120 +45,95 @@ struct LSTMCell: Sendable {
         let batch = input.shape[0], steps = input.shape[1], units = options.units, gates = 4 * units
         precondition(input.shape.count == 3 && input.shape[2] == inputWidth, "LSTM input shape \(input.shape)")
 
-        // z[step, row, :] = bias + x · kernel for every step at once, in processed order.
-        var z = projectInputs(input)
+        let hot = Kernels.oneHotIndices(input.data, width: inputWidth)
+        let fused = options.recurrentActivation == .sigmoid && options.activation == .tanh
         var h = initial?.h.data ?? [Float](repeating: 0, count: batch * units)
         var c = initial?.c.data ?? [Float](repeating: 0, count: batch * units)
-        var previousOutput = [Float](repeating: 0, count: batch * units)
+        var output = [Float](repeating: 0, count: batch * units)
         var sequence = [Float](repeating: 0, count: options.returnSequences ? batch * steps * units : 0)
-        // One row's four gates after their activations: the only scratch of the step loop.
-        var activated = [Float](repeating: 0, count: gates)
+        // The only scratch of the step loop: one step's pre-activations for the whole batch,
+        // `[batch, 4·units]`, then one row's four gates after their activations, `[4·units]`.
+        var scratch = [Float](repeating: 0, count: (batch + 1) * gates)
 
-        z.withUnsafeMutableBufferPointer { zBuffer in
-            activated.withUnsafeMutableBufferPointer { gateBuffer in
-                let gate = gateBuffer.baseAddress!
-                for step in 0..<steps {
-                    let zStep = zBuffer.baseAddress! + step * batch * gates
-                    // z_t += h_{t-1} · recurrent_kernel: one GEMM per step (a GEMV for one sequence).
-                    if batch == 1 {
-                        BLAS.vectorTimesMatrix(m: units, n: gates, x: h, a: recurrentKernel, lda: gates, beta: 1, y: zStep)
-                    } else {
-                        BLAS.sgemm(.none, .none, m: batch, n: gates, k: units,
-                                   a: h, lda: units, b: recurrentKernel, ldb: gates, beta: 1, c: zStep, ldc: gates)
-                    }
-                    let sourceStep = options.goBackwards ? steps - 1 - step : step
-                    for row in 0..<batch {
-                        let state = row * units
-                        let zRow = zStep + row * gates
-                        let kept = mask?[row * steps + sourceStep] ?? true
-                        if kept {
+        withPointers(input.data, &scratch, &h, &c, &output, &sequence) { x, zStep, h, c, output, sequence in
+            let gate = zStep + batch * gates
+            for step in 0..<steps {
+                let sourceStep = options.goBackwards ? steps - 1 - step : step
+                // z_t = bias + x_t · kernel + h_{t-1} · recurrent_kernel, for the whole batch.
+                project(x, hot: hot, sourceStep: sourceStep, steps: steps, batch: batch, into: zStep)
+                recurrentKernel.accumulate(h, lda: units, count: batch, into: zStep, ldc: gates)
+                for row in 0..<batch {
+                    let state = row * units, zRow = zStep + row * gates
+                    let kept = mask?[row * steps + sourceStep] ?? true
+                    if kept {
+                        if fused {
+                            Kernels.lstmCell(z: zRow, gates: gate, c: c + state, h: h + state, units: units)
+                        } else {
                             gate.update(from: zRow, count: gates)
                             VectorMath.apply(options.recurrentActivation, gate, count: 2 * units)
                             VectorMath.apply(options.activation, gate + 2 * units, count: units)
                             VectorMath.apply(options.recurrentActivation, gate + 3 * units, count: units)
-                            h.withUnsafeMutableBufferPointer { hBuffer in
-                                c.withUnsafeMutableBufferPointer { cBuffer in
-                                    VectorMath.cellUpdate(gates: gate, c: cBuffer.baseAddress! + state, h: hBuffer.baseAddress! + state,
-                                                          units: units, activation: options.activation)
-                                }
-                            }
-                            for unit in 0..<units { previousOutput[state + unit] = h[state + unit] }
-                        } else if options.zeroOutputForMask {
-                            for unit in 0..<units { previousOutput[state + unit] = 0 }
+                            VectorMath.cellUpdate(gates: gate, c: c + state, h: h + state, units: units, activation: options.activation)
                         }
-                        trace?.record(step: step, row: row, kept: kept, z: zRow, gates: gate,
-                                      h: h[state..<(state + units)], c: c[state..<(state + units)], width: units)
-                        if options.returnSequences {
-                            let to = (row * steps + step) * units
-                            for unit in 0..<units { sequence[to + unit] = previousOutput[state + unit] }
-                        }
+                        (output + state).update(from: h + state, count: units)
+                    } else if options.zeroOutputForMask {
+                        (output + state).update(repeating: 0, count: units)
+                    }
+                    trace?.record(step: step, row: row, kept: kept, z: zRow, gates: gate, h: h + state, c: c + state, width: units)
+                    if options.returnSequences {
+                        (sequence + (row * steps + step) * units).update(from: output + state, count: units)
                     }
                 }
             }
         }
-        let output = options.returnSequences
+        let result = options.returnSequences
             ? Tensor(shape: [batch, steps, units], data: sequence)
-            : Tensor(shape: [batch, units], data: previousOutput)
-        return Result(output: output, state: LSTMState(h: Tensor(shape: [batch, units], data: h), c: Tensor(shape: [batch, units], data: c)))
+            : Tensor(shape: [batch, units], data: output)
+        return Result(output: result, state: LSTMState(h: Tensor(shape: [batch, units], data: h), c: Tensor(shape: [batch, units], data: c)))
     }
 
-    /// `bias + x · kernel` for every step of every row, time-major in processed order.
+    /// `z[row, :] = bias + x[row, sourceStep, :] · kernel` for every row of one step.
     /// One-hot rows (a single 1, zeros elsewhere; what character models are fed) select one
-    /// kernel row each, so they are gathered instead of multiplied; other inputs take one GEMM.
-    private func projectInputs(_ input: Tensor) -> [Float] {
-        let batch = input.shape[0], steps = input.shape[1], gates = 4 * options.units
-        func sourceRow(_ step: Int, _ row: Int) -> Int {
-            row * steps + (options.goBackwards ? steps - 1 - step : step)
-        }
-        var z = [Float](repeating: 0, count: steps * batch * gates)
-        if let hot = Self.oneHotIndices(input.data, width: inputWidth) {
-            z.withUnsafeMutableBufferPointer { z in
+    /// kernel row each (`hot`, per row and source step), so they are gathered, not multiplied.
+    private func project(_ input: UnsafePointer<Float>, hot: [Int]?, sourceStep: Int, steps: Int, batch: Int, into z: UnsafeMutablePointer<Float>) {
+        let gates = 4 * options.units
+        bias.withUnsafeBufferPointer { bias in
+            if let hot {
+                // bias + kernel[hot]: the value the matrix kernel computes for a one-hot row.
                 kernel.withUnsafeBufferPointer { kernel in
-                    bias.withUnsafeBufferPointer { bias in
-                        for step in 0..<steps {
-                            for row in 0..<batch {
-                                VectorMath.add(bias.baseAddress!, kernel.baseAddress! + hot[sourceRow(step, row)] * gates,
-                                               into: z.baseAddress! + (step * batch + row) * gates, count: gates)
+                    for row in 0..<batch {
+                        VectorMath.add(bias.baseAddress!, kernel.baseAddress! + hot[row * steps + sourceStep] * gates,
+                                       into: z + row * gates, count: gates)
+                    }
+                }
+            } else {
+                for row in 0..<batch { (z + row * gates).update(from: bias.baseAddress!, count: gates) }
+                // Row r's input at this step is `steps · inputWidth` floats after row r-1's.
+                packedKernel.accumulate(input + sourceStep * inputWidth, lda: steps * inputWidth, count: batch, into: z, ldc: gates)
+            }
+        }
+    }
+
+    /// Calls `body` with the base addresses of the step loop's buffers.
+    private func withPointers(
+        _ input: [Float], _ scratch: inout [Float], _ h: inout [Float], _ c: inout [Float], _ output: inout [Float], _ sequence: inout [Float],
+        _ body: (UnsafePointer<Float>, UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>,
+                 UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>) -> Void
+    ) {
+        input.withUnsafeBufferPointer { x in
+            scratch.withUnsafeMutableBufferPointer { z in
+                h.withUnsafeMutableBufferPointer { h in
+                    c.withUnsafeMutableBufferPointer { c in
+                        output.withUnsafeMutableBufferPointer { o in
+                            sequence.withUnsafeMutableBufferPointer { s in
+                                // An empty array's base address may be nil; the loop never touches it then.
+                                body(x.baseAddress!, z.baseAddress!, h.baseAddress!, c.baseAddress!, o.baseAddress!,
+                                     s.baseAddress ?? UnsafeMutablePointer(mutating: z.baseAddress!))
                             }
                         }
                     }
                 }
             }
-            return z
-        }
-        var timeMajor = [Float](repeating: 0, count: steps * batch * inputWidth)
-        input.data.withUnsafeBufferPointer { source in
-            for step in 0..<steps {
-                for row in 0..<batch {
-                    let from = sourceRow(step, row) * inputWidth, to = (step * batch + row) * inputWidth
-                    for feature in 0..<inputWidth { timeMajor[to + feature] = source[from + feature] }
-                }
-            }
-        }
-        for offset in stride(from: 0, to: z.count, by: gates) {
-            for gate in 0..<gates { z[offset + gate] = bias[gate] }
-        }
-        BLAS.sgemm(.none, .none, m: steps * batch, n: gates, k: inputWidth,
-                   a: timeMajor, lda: inputWidth, b: kernel, ldb: gates, beta: 1, c: &z, ldc: gates)
-        return z
-    }
-
-    /// The index of the 1 in each row, when every row of `data` is one-hot; nil otherwise.
-    static func oneHotIndices(_ data: [Float], width: Int) -> [Int]? {
-        guard width > 0 else { return nil }
-        let rows = data.count / width
-        var indices = [Int](repeating: 0, count: rows)
-        return data.withUnsafeBufferPointer { values -> [Int]? in
-            for row in 0..<rows {
-                var hot = -1
-                for feature in 0..<width where values[row * width + feature] != 0 {
-                    guard hot < 0, values[row * width + feature] == 1 else { return nil }
-                    hot = feature
-                }
-                guard hot >= 0 else { return nil }
-                indices[row] = hot
-            }
-            return indices
         }
     }
 }

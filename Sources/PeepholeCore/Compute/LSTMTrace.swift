@@ -79,8 +79,8 @@ final class LSTMTraceRecorder {
     /// Records processed step `step` of batch row `row`: `z` is the row's `4·units`
     /// pre-activations, `gates` the same after their activations (valid when `kept`), `h` and
     /// `c` the row's state after the step.
-    func record(step: Int, row: Int, kept: Bool, z: UnsafeMutablePointer<Float>, gates: UnsafeMutablePointer<Float>,
-                h: ArraySlice<Float>, c: ArraySlice<Float>, width: Int) {
+    func record(step: Int, row: Int, kept: Bool, z: UnsafePointer<Float>, gates: UnsafePointer<Float>,
+                h: UnsafePointer<Float>, c: UnsafePointer<Float>, width: Int) {
         if options.gates && kept {
             for (slot, unit) in units.enumerated() { lastOutputGate[row * units.count + slot] = gates[3 * width + unit] }
         }
@@ -88,8 +88,7 @@ final class LSTMTraceRecorder {
         let base = (row * steps.count + step - steps.lowerBound) * units.count
         for (slot, unit) in units.enumerated() {
             let at = base + slot
-            let stateIndex = h.startIndex + unit
-            if options.sequence { trace.sequence![at] = h[stateIndex] }
+            if options.sequence { trace.sequence![at] = h[unit] }
             if options.preactivations {
                 trace.preactivations!["i"]![at] = z[unit]
                 trace.preactivations!["f"]![at] = z[width + unit]
@@ -101,7 +100,7 @@ final class LSTMTraceRecorder {
                 trace.gates!["f"]![at] = kept ? gates[width + unit] : 1
                 trace.gates!["g"]![at] = kept ? gates[2 * width + unit] : 0
                 trace.gates!["o"]![at] = lastOutputGate[row * units.count + slot]
-                trace.gates!["c"]![at] = c[stateIndex]
+                trace.gates!["c"]![at] = c[unit]
             }
         }
     }

@@ -2,22 +2,24 @@
 struct DenseLayer: Sendable {
     let units: Int
     let inputWidth: Int
-    /// `[inputWidth, units]`.
-    let kernel: [Float]
+    /// `[inputWidth, units]`, packed for the matrix kernel.
+    let kernel: PackedMatrix
     /// `[units]`; zeros for a layer without bias.
     let bias: [Float]
     let activation: Activation
 
+    init(units: Int, inputWidth: Int, kernel: [Float], bias: [Float], activation: Activation) {
+        self.units = units
+        self.inputWidth = inputWidth
+        self.kernel = PackedMatrix(kernel, rows: inputWidth, columns: units)
+        self.bias = bias
+        self.activation = activation
+    }
+
     /// `[…, inputWidth]` → `[…, units]`.
     func run(_ input: Tensor) -> Tensor {
         precondition(input.lastDimension == inputWidth, "Dense input width \(input.lastDimension)")
-        let rows = input.rows
-        var output = [Float](repeating: 0, count: rows * units)
-        for offset in stride(from: 0, to: output.count, by: units) {
-            for unit in 0..<units { output[offset + unit] = bias[unit] }
-        }
-        BLAS.sgemm(.none, .none, m: rows, n: units, k: inputWidth,
-                   a: input.data, lda: inputWidth, b: kernel, ldb: units, beta: 1, c: &output, ldc: units)
+        var output = kernel.affine(input.data, lda: inputWidth, count: input.rows, bias: bias)
         output.withUnsafeMutableBufferPointer { activation.apply($0.baseAddress!, count: $0.count, width: units) }
         return Tensor(shape: input.shape.dropLast() + [units], data: output)
     }

@@ -1,0 +1,47 @@
+#ifndef PEEPHOLE_KERNELS_H
+#define PEEPHOLE_KERNELS_H
+
+#include <stddef.h>
+
+/// The width, in floats, of one panel of a packed matrix.
+#define PK_PANEL 64
+
+/// Instruction sets the matrix kernel can run on; `pk_best_isa` picks the widest this CPU has.
+typedef enum {
+    PK_ISA_SCALAR = 0,
+    PK_ISA_AVX2 = 1,
+    PK_ISA_AVX512 = 2,
+} pk_isa;
+
+/// The widest instruction set this CPU supports.
+pk_isa pk_best_isa(void);
+
+/// Floats needed to pack a row-major `[k, n]` matrix: `ceil(n / PK_PANEL)` panels of `k` rows
+/// of `PK_PANEL` columns, the last panel padded with zeros.
+size_t pk_packed_count(size_t k, size_t n);
+
+/// Packs row-major `w` `[k, n]` into `packed` (`pk_packed_count(k, n)` floats).
+void pk_pack(const float *w, size_t k, size_t n, float *packed);
+
+/// `c[r, j] += Σ_i a[r, i] · w[i, j]` for `r < rows`, `j < n`, with `w` packed by `pk_pack`.
+///
+/// Contract: every element is computed as `acc = c[r, j]; for i in 0..<k: acc = fma(a[r, i],
+/// w[i, j], acc)`, one fused multiply-add per term in order of `i`. So an element's value
+/// depends only on its own row of `a`, never on `rows`, on the other rows, or on `isa`:
+/// a batched run equals the unbatched runs bit for bit.
+void pk_matmul_acc(pk_isa isa, const float *a, size_t lda, size_t rows,
+                   const float *packed, size_t k, size_t n, float *c, size_t ldc);
+
+/// One LSTM cell update for one row, with sigmoid gates and tanh (Keras' defaults).
+///
+/// `z` holds the row's pre-activations `[i f g o]` (`units` each); `gates` receives the
+/// activated gates in the same layout; then `c = fma(f, c, i·g)` and `h = o · tanh(c)`.
+/// Every lane computes the same operations on every instruction set (Cephes-style `exp` with
+/// fused multiply-adds), so the result does not depend on `isa`.
+void pk_lstm_cell(pk_isa isa, const float *z, float *gates, float *c, float *h, size_t units);
+
+/// Whether every one of `rows` rows of `width` values holds exactly one 1 and zeros elsewhere;
+/// if so, `indices[r]` is the position of row r's 1.
+int pk_one_hot_indices(const float *data, size_t rows, size_t width, long *indices);
+
+#endif

@@ -1,0 +1,81 @@
+import CPeepholeKernels
+
+/// The compute core's own kernels (`CPeepholeKernels`): this is the only file that calls them.
+enum Kernels {
+    /// One row's LSTM cell update with sigmoid gates and tanh, Keras' default activations:
+    /// `gates` = activated `z` (`[i f g o]`, `units` each), `c = f·c + i·g`, `h = o·tanh(c)`.
+    /// Computes the same values on every instruction set.
+    static func lstmCell(z: UnsafePointer<Float>, gates: UnsafeMutablePointer<Float>, c: UnsafeMutablePointer<Float>,
+                         h: UnsafeMutablePointer<Float>, units: Int, using instructions: PackedMatrix.InstructionSet = .best) {
+        pk_lstm_cell(pk_isa(rawValue: UInt32(instructions.rawValue)), z, gates, c, h, units)
+    }
+
+    /// The index of the 1 in each row of `width` values, when every row is one-hot; nil otherwise.
+    static func oneHotIndices(_ data: [Float], width: Int) -> [Int]? {
+        guard width > 0 else { return nil }
+        let rows = data.count / width
+        var indices = [Int](repeating: 0, count: rows)
+        let found = data.withUnsafeBufferPointer { data in
+            indices.withUnsafeMutableBufferPointer { indices in
+                pk_one_hot_indices(data.baseAddress, rows, width, indices.baseAddress)
+            }
+        }
+        return found != 0 ? indices : nil
+    }
+}
+
+/// A weight matrix arranged at load time for the compute core's matrix kernel.
+///
+/// Every product it computes adds one fused
+/// multiply-add per term, in order, to each output element (see `peephole_kernels.h`), so a
+/// row's result never depends on how many rows are computed with it: batched and unbatched
+/// runs agree bit for bit, whatever the instruction set.
+struct PackedMatrix: Sendable {
+    /// Rows of the matrix (the length of the vectors it multiplies).
+    let rows: Int
+    /// Columns of the matrix (the width of the products).
+    let columns: Int
+    /// Panels of `PK_PANEL` columns, each `[rows, PK_PANEL]`, the last padded with zeros.
+    private let panels: [Float]
+
+    /// The instruction sets the kernel can use, widest last.
+    enum InstructionSet: Int, CaseIterable, Sendable {
+        case scalar, avx2, avx512
+
+        /// The widest one this CPU has.
+        static let best = InstructionSet(rawValue: Int(pk_best_isa().rawValue))!
+    }
+
+    /// Packs row-major `matrix` `[rows, columns]`.
+    init(_ matrix: [Float], rows: Int, columns: Int) {
+        precondition(matrix.count == rows * columns, "matrix of \(matrix.count) is not [\(rows), \(columns)]")
+        self.rows = rows
+        self.columns = columns
+        let count = pk_packed_count(rows, columns)
+        panels = [Float](unsafeUninitializedCapacity: count) { buffer, initialised in
+            matrix.withUnsafeBufferPointer { pk_pack($0.baseAddress, rows, columns, buffer.baseAddress) }
+            initialised = count
+        }
+    }
+
+    /// `c[r, :] += a[r, :] · self` for `r < count`; `a` has leading dimension `lda`, `c` has `ldc`.
+    func accumulate(_ a: UnsafePointer<Float>, lda: Int, count: Int, into c: UnsafeMutablePointer<Float>, ldc: Int,
+                    using instructions: InstructionSet = .best) {
+        precondition(lda >= rows && ldc >= columns, "leading dimensions \(lda), \(ldc) for [\(rows), \(columns)]")
+        guard count > 0, columns > 0 else { return }
+        panels.withUnsafeBufferPointer { panels in
+            pk_matmul_acc(pk_isa(rawValue: UInt32(instructions.rawValue)), a, lda, count, panels.baseAddress, rows, columns, c, ldc)
+        }
+    }
+
+    /// `bias + a · self` for each of the `count` rows of `a` (leading dimension `lda`), row-major.
+    func affine(_ a: UnsafePointer<Float>, lda: Int, count: Int, bias: [Float]) -> [Float] {
+        precondition(bias.count == columns, "bias of \(bias.count) for \(columns) columns")
+        var output = [Float](repeating: 0, count: count * columns)
+        output.withUnsafeMutableBufferPointer { output in
+            for row in 0..<count { (output.baseAddress! + row * columns).update(from: bias, count: columns) }
+            accumulate(a, lda: lda, count: count, into: output.baseAddress!, ldc: columns)
+        }
+        return output
+    }
+}
