@@ -4,7 +4,8 @@ import PeepholeCore
 
 /// `peephole-bench`: the in-process engine benchmark of `make bench`. Prints one JSON object:
 /// batch-1 latency percentiles and throughput at batch 1, 8 and 64, for the demo model and for
-/// larger random-weight shapes, with 1 and 2 worker threads (OpenBLAS at one thread each).
+/// larger random-weight shapes, with 1 and 2 worker threads; with `--kernels`, the matrix kernel
+/// next to OpenBLAS (at one thread).
 @main
 struct Bench: ParsableCommand {
     @Option(help: "The model store holding the demo model.")
@@ -21,6 +22,9 @@ struct Bench: ParsableCommand {
 
     @Flag(help: "Only the demo model (skip the larger shapes).")
     var quick = false
+
+    @Flag(help: "Also time the matrix kernel next to OpenBLAS on each shape's recurrent product.")
+    var kernels = false
 
     func run() throws {
         BLAS.setThreads(1)
@@ -57,8 +61,26 @@ struct Bench: ParsableCommand {
                 }
             }
         }
-        let document: [String: Any] = ["engine": "peephole", "results": results]
+        var document: [String: Any] = ["engine": "peephole", "results": results]
+        if kernels { document["kernels"] = compareKernels() }
         let json = try JSONSerialization.data(withJSONObject: document, options: [.sortedKeys])
         FileHandle.standardOutput.write(json + Data("\n".utf8))
+    }
+
+    /// The recurrent product of each shape (`[batch, hidden] · [hidden, 4·hidden]`), our kernel
+    /// next to OpenBLAS, one thread.
+    private func compareKernels() -> [[String: Any]] {
+        var rows: [[String: Any]] = []
+        for hidden in [64, 256, 1024] {
+            for batch in [1, 8, 64] {
+                let result = KernelComparison.measure(rows: batch, k: hidden, n: 4 * hidden, seconds: seconds / 2)
+                rows.append([
+                    "hidden": hidden, "batch": batch, "kernel_gflops": result.kernelGFLOPS, "openblas_gflops": result.openBLASGFLOPS,
+                    "max_difference": Double(result.maxDifference), "openblas_rows_independent": result.openBLASRowsIndependentOfBatch,
+                ])
+                FileHandle.standardError.write(Data("kernel h\(hidden) batch=\(batch): \(Int(result.kernelGFLOPS)) vs OpenBLAS \(Int(result.openBLASGFLOPS)) GFLOP/s\n".utf8))
+            }
+        }
+        return rows
     }
 }

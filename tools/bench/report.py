@@ -293,6 +293,27 @@ def main() -> int:
     else:
         lines.append("Not run.")
 
+    # ---------------------------------------------------------------- matrix kernel vs OpenBLAS
+    kernel_runs = [k for f in sorted(glob.glob(os.path.join(t, "engine_peephole_r*_t1.json")))
+                   for k in [(load(f) or {}).get("kernels")] if k]
+    lines += ["", "## Matrix kernel vs OpenBLAS", ""]
+    if kernel_runs:
+        lines += ["The recurrent product of each shape, `[batch, hidden] · [hidden, 4·hidden]`, one thread: Peephole's "
+                  "packed kernel (one fused multiply-add per term, in order) next to OpenBLAS (`sgemv` at batch 1, "
+                  "`sgemm` otherwise), medians over the repeats. ‘Rows alone = in batch’ says whether OpenBLAS gives "
+                  "row 0 the same bits inside the batch as computed alone; Peephole's kernel always does (tested).", "",
+                  "| hidden | batch | Peephole GFLOP/s | OpenBLAS GFLOP/s | Peephole ÷ OpenBLAS | max difference "
+                  "| OpenBLAS rows alone = in batch |", "|---|---|---|---|---|---|---|"]
+        for index, first in enumerate(kernel_runs[0]):
+            rows = [run[index] for run in kernel_runs if len(run) > index]
+            ours = statistics.median(r["kernel_gflops"] for r in rows)
+            theirs = statistics.median(r["openblas_gflops"] for r in rows)
+            lines.append(f"| {first['hidden']} | {first['batch']} | {ours:.1f} | {theirs:.1f} | {ours / theirs:.2f}× | "
+                         f"{max(r['max_difference'] for r in rows):.2g} | "
+                         f"{'yes' if all(r['openblas_rows_independent'] for r in rows) else 'no'} |")
+    else:
+        lines.append("Not run.")
+
     # ---------------------------------------------------------------- HTTP
     lines += ["", "## HTTP (`wrk --latency`, same machine)", ""]
     if http_pe or http_fa:

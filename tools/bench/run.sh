@@ -185,6 +185,7 @@ for r in $(seq "$REPEATS"); do
         for t in 1 2; do
             say "engine: peephole-bench, ${t} thread(s), repeat $r/$REPEATS"
             "$PEEPHOLE_BENCH" --store "$STORE" --model "$MODEL" --seconds "$SECONDS_PER" --threads "$t" \
+                $( [ "$t" = 1 ] && echo --kernels ) \
                 > "$TMP/engine_peephole_r${r}_t${t}.json" 2> "$TMP/engine_peephole_r${r}_t${t}.err" \
                 || { note "peephole-bench failed (threads $t): $(tail -3 "$TMP/engine_peephole_r${r}_t${t}.err")"
                      rm -f "$TMP/engine_peephole_r${r}_t${t}.json"; }
