@@ -180,19 +180,33 @@ void pk_lstm_cell(pk_isa isa, const float *z, float *gates, float *c, float *h, 
     cell_scalar(z, gates, c, h, units, 0);
 }
 
-int pk_one_hot_indices(const float *data, size_t rows, size_t width, long *indices) {
-    for (size_t r = 0; r < rows; r++) {
-        const float *row = data + r * width;
-        // Branch-free, so the compiler vectorises it: count the non-zeros and the ones, sum
-        // the positions of the non-zeros.
-        long nonzero = 0, ones = 0, position = 0;
-        for (size_t j = 0; j < width; j++) {
-            nonzero += row[j] != 0.0f;
-            ones += row[j] == 1.0f;
-            position += row[j] != 0.0f ? (long)j : 0;
-        }
-        if (nonzero != 1 || ones != 1) return 0;
-        indices[r] = position;
-    }
+// Branch-free, so the compiler vectorises it: per row, count the non-zeros and the ones and
+// sum the positions of the non-zeros; a one-hot row has one of each.
+#define ONE_HOT_BODY                                                                               \
+    for (size_t r = 0; r < rows; r++) {                                                            \
+        const float *row = data + r * width;                                                       \
+        int32_t nonzero = 0, ones = 0, position = 0;                                               \
+        for (int32_t j = 0; j < (int32_t)width; j++) {                                             \
+            nonzero += row[j] != 0.0f;                                                             \
+            ones += row[j] == 1.0f;                                                                \
+            position += row[j] != 0.0f ? j : 0;                                                    \
+        }                                                                                          \
+        if (nonzero != 1 || ones != 1) return 0;                                                   \
+        indices[r] = position;                                                                     \
+    }                                                                                              \
     return 1;
+
+static int one_hot_scalar(const float *data, size_t rows, size_t width, long *indices) { ONE_HOT_BODY }
+#if defined(__x86_64__)
+__attribute__((target("avx512f"))) static int one_hot512(const float *data, size_t rows, size_t width, long *indices) { ONE_HOT_BODY }
+__attribute__((target("avx2"))) static int one_hot256(const float *data, size_t rows, size_t width, long *indices) { ONE_HOT_BODY }
+#endif
+
+int pk_one_hot_indices(const float *data, size_t rows, size_t width, long *indices) {
+    if (width == 0 || width > INT32_MAX) return 0;
+#if defined(__x86_64__)
+    if (pk_best_isa() == PK_ISA_AVX512) return one_hot512(data, rows, width, indices);
+    if (pk_best_isa() == PK_ISA_AVX2) return one_hot256(data, rows, width, indices);
+#endif
+    return one_hot_scalar(data, rows, width, indices);
 }

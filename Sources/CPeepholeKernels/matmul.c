@@ -201,43 +201,59 @@ static void block(pk_isa isa, const float *a, size_t lda, size_t rows, const flo
 // it. Each chunk continues the previous chunk's sums from `c`, so the order of terms is kept.
 #define KC 128
 
-static void chunk(pk_isa isa, const float *a, size_t lda, size_t rows, const float *packed, size_t k,
-                  size_t i0, size_t kc, size_t n, float *c, size_t ldc) {
-    size_t panels = (n + PK_PANEL - 1) / PK_PANEL;
-    size_t p = 0;
-#if defined(__x86_64__)
-    // A single row takes two full panels at a time under AVX-512.
-    if (rows == 1 && isa == PK_ISA_AVX512) {
-        for (; (p + 2) * PK_PANEL <= n; p += 2) {
-            row512_two_panels(a + i0, packed + (p * k + i0) * PK_PANEL, packed + ((p + 1) * k + i0) * PK_PANEL, kc,
-                              c + p * PK_PANEL, c + (p + 1) * PK_PANEL);
-        }
-    }
-#endif
-    for (; p < panels; p++) {
-        const float *panel = packed + (p * k + i0) * PK_PANEL;
-        size_t column = p * PK_PANEL, width = n - column < PK_PANEL ? n - column : PK_PANEL;
-        for (size_t r = 0; r < rows; r += BLOCK_ROWS) {
-            size_t count = rows - r < BLOCK_ROWS ? rows - r : BLOCK_ROWS;
-            const float *ar = a + r * lda + i0;
-            if (width == PK_PANEL) {
-                block(isa, ar, lda, count, panel, kc, c + r * ldc + column, ldc);
-            } else {
-                // The last, partial panel runs on a padded copy of its columns.
-                float padded[BLOCK_ROWS * PK_PANEL];
-                memset(padded, 0, sizeof padded);
-                for (size_t i = 0; i < count; i++) memcpy(padded + i * PK_PANEL, c + (r + i) * ldc + column, width * sizeof(float));
-                block(isa, ar, lda, count, panel, kc, padded, PK_PANEL);
-                for (size_t i = 0; i < count; i++) memcpy(c + (r + i) * ldc + column, padded + i * PK_PANEL, width * sizeof(float));
-            }
+// One panel's columns for every row block of `a`, terms i0 ..< i0 + kc.
+static void panel_rows(pk_isa isa, const float *a, size_t lda, size_t rows, const float *packed, size_t k,
+                       size_t i0, size_t kc, size_t n, size_t p, float *c, size_t ldc) {
+    const float *panel = packed + (p * k + i0) * PK_PANEL;
+    size_t column = p * PK_PANEL, width = n - column < PK_PANEL ? n - column : PK_PANEL;
+    for (size_t r = 0; r < rows; r += BLOCK_ROWS) {
+        size_t count = rows - r < BLOCK_ROWS ? rows - r : BLOCK_ROWS;
+        const float *ar = a + r * lda + i0;
+        if (width == PK_PANEL) {
+            block(isa, ar, lda, count, panel, kc, c + r * ldc + column, ldc);
+        } else {
+            // The last, partial panel runs on a padded copy of its columns.
+            float padded[BLOCK_ROWS * PK_PANEL];
+            memset(padded, 0, sizeof padded);
+            for (size_t i = 0; i < count; i++) memcpy(padded + i * PK_PANEL, c + (r + i) * ldc + column, width * sizeof(float));
+            block(isa, ar, lda, count, panel, kc, padded, PK_PANEL);
+            for (size_t i = 0; i < count; i++) memcpy(c + (r + i) * ldc + column, padded + i * PK_PANEL, width * sizeof(float));
         }
     }
 }
 
+// Panels, or pairs of full panels (one row under AVX-512), p and p + 1.
+static void pair_or_panel(pk_isa isa, const float *a, size_t lda, size_t rows, const float *packed, size_t k,
+                          size_t i0, size_t kc, size_t n, size_t p, int pair, float *c, size_t ldc) {
+#if defined(__x86_64__)
+    if (pair) {
+        row512_two_panels(a + i0, packed + (p * k + i0) * PK_PANEL, packed + ((p + 1) * k + i0) * PK_PANEL, kc,
+                          c + p * PK_PANEL, c + (p + 1) * PK_PANEL);
+        return;
+    }
+#endif
+    (void)pair;
+    panel_rows(isa, a, lda, rows, packed, k, i0, kc, n, p, c, ldc);
+}
+
+static void chunk(pk_isa isa, const float *a, size_t lda, size_t rows, const float *packed, size_t k,
+                  size_t i0, size_t kc, size_t n, float *c, size_t ldc, int reverse) {
+    size_t panels = (n + PK_PANEL - 1) / PK_PANEL;
+    // A single row takes full panels two at a time under AVX-512: 8 chains for the 2 FMA pipes.
+    size_t paired = rows == 1 && isa == PK_ISA_AVX512 ? n / PK_PANEL / 2 * 2 : 0;
+    if (!reverse) {
+        for (size_t p = 0; p < paired; p += 2) pair_or_panel(isa, a, lda, rows, packed, k, i0, kc, n, p, 1, c, ldc);
+        for (size_t p = paired; p < panels; p++) pair_or_panel(isa, a, lda, rows, packed, k, i0, kc, n, p, 0, c, ldc);
+    } else {
+        for (size_t p = panels; p-- > paired;) pair_or_panel(isa, a, lda, rows, packed, k, i0, kc, n, p, 0, c, ldc);
+        for (size_t p = paired; p >= 2; p -= 2) pair_or_panel(isa, a, lda, rows, packed, k, i0, kc, n, p - 2, 1, c, ldc);
+    }
+}
+
 void pk_matmul_acc(pk_isa isa, const float *a, size_t lda, size_t rows,
-                   const float *packed, size_t k, size_t n, float *c, size_t ldc) {
+                   const float *packed, size_t k, size_t n, float *c, size_t ldc, int reverse_panels) {
     if (isa > pk_best_isa()) isa = pk_best_isa();
     for (size_t i0 = 0; i0 < k; i0 += KC) {
-        chunk(isa, a, lda, rows, packed, k, i0, k - i0 < KC ? k - i0 : KC, n, c, ldc);
+        chunk(isa, a, lda, rows, packed, k, i0, k - i0 < KC ? k - i0 : KC, n, c, ldc, reverse_panels);
     }
 }

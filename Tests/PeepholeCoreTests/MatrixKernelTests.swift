@@ -23,7 +23,7 @@ import Testing
     @Test(arguments: instructionSets)
     func packedProductIsTheSequentialFusedSum(_ instructions: PackedMatrix.InstructionSet) {
         var random = SplitMix64(seed: 7)
-        for (k, n) in [(1, 1), (5, 12), (64, 256), (76, 64), (130, 76), (300, 200)] {
+        for (k, n) in [(1, 1), (5, 12), (64, 256), (76, 64), (130, 76), (300, 200), (17, 384)] {
             for rows in [1, 2, 3, 5, 6, 7, 13] {
                 let a = (0..<(rows * k)).map { _ in Float(random.nextUnit()) * 2 - 1 }
                 let w = (0..<(k * n)).map { _ in Float(random.nextUnit()) * 2 - 1 }
@@ -36,11 +36,14 @@ import Testing
                         expected[r * n + j] = sum
                     }
                 }
-                var c = start
-                c.withUnsafeMutableBufferPointer {
-                    PackedMatrix(w, rows: k, columns: n).accumulate(a, lda: k, count: rows, into: $0.baseAddress!, ldc: n, using: instructions)
+                let matrix = PackedMatrix(w, rows: k, columns: n)
+                for reverse in [false, true] {
+                    var c = start
+                    c.withUnsafeMutableBufferPointer {
+                        matrix.accumulate(a, lda: k, count: rows, into: $0.baseAddress!, ldc: n, reversePanels: reverse, using: instructions)
+                    }
+                    #expect(c.map(\.bitPattern) == expected.map(\.bitPattern), "k \(k) n \(n) rows \(rows) reverse \(reverse) on \(instructions)")
                 }
-                #expect(c.map(\.bitPattern) == expected.map(\.bitPattern), "k \(k) n \(n) rows \(rows) on \(instructions)")
             }
         }
     }

@@ -29,8 +29,11 @@ void pk_pack(const float *w, size_t k, size_t n, float *packed);
 /// w[i, j], acc)`, one fused multiply-add per term in order of `i`. So an element's value
 /// depends only on its own row of `a`, never on `rows`, on the other rows, or on `isa`:
 /// a batched run equals the unbatched runs bit for bit.
+///
+/// `reverse_panels` visits the column panels last to first: a loop that alternates it on
+/// each call (as the LSTM's steps do) finds the panels it used last still in the L1 cache.
 void pk_matmul_acc(pk_isa isa, const float *a, size_t lda, size_t rows,
-                   const float *packed, size_t k, size_t n, float *c, size_t ldc);
+                   const float *packed, size_t k, size_t n, float *c, size_t ldc, int reverse_panels);
 
 /// One LSTM cell update for one row, with sigmoid gates and tanh (Keras' defaults).
 ///

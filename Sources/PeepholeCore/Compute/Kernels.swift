@@ -59,12 +59,14 @@ struct PackedMatrix: Sendable {
     }
 
     /// `c[r, :] += a[r, :] · self` for `r < count`; `a` has leading dimension `lda`, `c` has `ldc`.
+    /// `reversePanels` changes only the order the columns are computed in (see the kernel's header):
+    /// a loop alternating it keeps more of the matrix in the L1 cache.
     func accumulate(_ a: UnsafePointer<Float>, lda: Int, count: Int, into c: UnsafeMutablePointer<Float>, ldc: Int,
-                    using instructions: InstructionSet = .best) {
+                    reversePanels: Bool = false, using instructions: InstructionSet = .best) {
         precondition(lda >= rows && ldc >= columns, "leading dimensions \(lda), \(ldc) for [\(rows), \(columns)]")
         guard count > 0, columns > 0 else { return }
         panels.withUnsafeBufferPointer { panels in
-            pk_matmul_acc(pk_isa(rawValue: UInt32(instructions.rawValue)), a, lda, count, panels.baseAddress, rows, columns, c, ldc)
+            pk_matmul_acc(pk_isa(rawValue: UInt32(instructions.rawValue)), a, lda, count, panels.baseAddress, rows, columns, c, ldc, reversePanels ? 1 : 0)
         }
     }
 

@@ -61,7 +61,8 @@ struct LSTMCell: Sendable {
                 let sourceStep = options.goBackwards ? steps - 1 - step : step
                 // z_t = bias + x_t · kernel + h_{t-1} · recurrent_kernel, for the whole batch.
                 project(x, hot: hot, sourceStep: sourceStep, steps: steps, batch: batch, into: zStep)
-                recurrentKernel.accumulate(h, lda: units, count: batch, into: zStep, ldc: gates)
+                // Alternating the panel order keeps the panels of the last step in the L1 cache.
+                recurrentKernel.accumulate(h, lda: units, count: batch, into: zStep, ldc: gates, reversePanels: step % 2 == 1)
                 for row in 0..<batch {
                     let state = row * units, zRow = zStep + row * gates
                     let kept = mask?[row * steps + sourceStep] ?? true
