@@ -67,7 +67,11 @@ private struct JSONParser {
     }
 
     private mutating func skipWhitespace() {
-        while position < bytes.count, [0x20, 0x0A, 0x0D, 0x09].contains(bytes[position]) { position += 1 }
+        while position < bytes.count {
+            let byte = bytes[position]
+            guard byte == 0x20 || byte == 0x0A || byte == 0x0D || byte == 0x09 else { return }
+            position += 1
+        }
     }
 
     private mutating func parseValue() throws -> JSONValue {
@@ -103,6 +107,8 @@ private struct JSONParser {
         let start = position
         var shape: [Int] = []
         var values: [Float] = []
+        // Every number takes at least two bytes with its separator: one allocation, no regrowth.
+        values.reserveCapacity((bytes.count - position) / 2 + 1)
         var leafAxis: Int?
         guard numericLevel(axis: 0, shape: &shape, values: &values, leafAxis: &leafAxis), !shape.isEmpty, !shape.contains(-1) else {
             position = start

@@ -11,10 +11,12 @@ enum JSONBody {
     /// bytes (413): by `Content-Length` before reading, else while streaming it in.
     static func read(_ request: Request, limit: Int) async throws -> [UInt8] {
         try checkContentType(request)
-        if let length = request.headers[.contentLength].flatMap(Int.init), length > limit {
+        let length = request.headers[.contentLength].flatMap(Int.init)
+        if let length, length > limit {
             throw ServerError.bodyTooLarge(limit: limit)
         }
         var bytes: [UInt8] = []
+        bytes.reserveCapacity(max(0, length ?? 0))
         for try await chunk in request.body {
             guard bytes.count + chunk.readableBytes <= limit else { throw ServerError.bodyTooLarge(limit: limit) }
             bytes.append(contentsOf: chunk.readableBytesView)
