@@ -28,7 +28,8 @@ struct Bench: ParsableCommand {
 
     func run() throws {
         BLAS.setThreads(1)
-        let demo = try ModelStore(path: store, access: .readOnly).load(model: model).network
+        let loaded = try ModelStore(path: store, access: .readOnly).load(model: model)
+        let demo = loaded.network
         var cases: [(name: String, network: Network)] = [("\(model) h64 T40 V76", demo)]
         if !quick {
             for hidden in [256, 1024] {
@@ -63,8 +64,33 @@ struct Bench: ParsableCommand {
         }
         var document: [String: Any] = ["engine": "peephole", "results": results]
         if kernels { document["kernels"] = compareKernels() }
+        document["json"] = try measureJSON(loaded)
         let json = try JSONSerialization.data(withJSONObject: document, options: [.sortedKeys])
         FileHandle.standardOutput.write(json + Data("\n".utf8))
+    }
+
+    /// The JSON path of one `/predict` request as `make bench` sends it (one one-hot sequence,
+    /// numbers written `0.0`/`1.0` as Python's json does): decoding the body alone, and the whole
+    /// body-to-body call (decode, forward pass, encode); p50 in microseconds.
+    private func measureJSON(_ model: LoadedModel) throws -> [String: Any] {
+        let steps = model.network.inputShape[0] ?? 40, features = (model.network.inputShape.last ?? 76) ?? 76
+        let rows = (0..<steps).map { step in "[" + (0..<features).map { $0 == (step * 7) % features ? "1.0" : "0.0" }.joined(separator: ", ") + "]" }
+        let body = Array(("{\"inputs\": [[" + rows.joined(separator: ", ") + "]]}").utf8)
+        func p50(_ body: () throws -> Void) rethrows -> Double {
+            let clock = ContinuousClock()
+            var times: [Double] = []
+            for _ in 0..<2000 {
+                let start = clock.now
+                try body()
+                let elapsed = clock.now - start
+                times.append(Double(elapsed.components.attoseconds) / 1e12 + Double(elapsed.components.seconds) * 1e6)
+            }
+            return times.sorted()[times.count / 2]
+        }
+        let decode = try p50 { _ = try InferenceRequest.decode(body, for: model, endpoint: .predict, limits: RequestLimits()) }
+        let whole = try p50 { _ = try Inference.predict(model, try InferenceRequest.decode(body, for: model, endpoint: .predict, limits: RequestLimits())) }
+        FileHandle.standardError.write(Data("json: decode \(decode) us, body to body \(whole) us (\(body.count) bytes)\n".utf8))
+        return ["body_bytes": body.count, "decode_us_p50": decode, "predict_body_to_body_us_p50": whole]
     }
 
     /// The recurrent product of each shape (`[batch, hidden] · [hidden, 4·hidden]`), our kernel

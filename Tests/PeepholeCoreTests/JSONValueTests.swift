@@ -12,7 +12,14 @@ import Testing
             let exponent = Int(random.next() % 60) - 30
             let sign = random.next() % 2 == 0 ? "" : "-"
             texts.append("\(sign)\(mantissa / 1000).\(mantissa % 1000)e\(exponent)")
+            // Plain decimals of every length, the common case read in one pass.
+            let digits = String(random.next()) + String(random.next())
+            let length = Int(random.next() % 24) + 1, point = Int(random.next() % UInt64(length + 1))
+            let plain = String(digits.prefix(length)), integer = String(plain.prefix(point)), fraction = String(plain.dropFirst(point))
+            let integerPart = integer.isEmpty ? "0" : (integer.drop { $0 == "0" }.isEmpty ? "0" : String(integer.drop { $0 == "0" }))
+            texts.append(sign + integerPart + (fraction.isEmpty ? "" : "." + fraction))
         }
+        texts += ["-0.0", "1.0", "0.0", "12345678901234567890", "0.12345678901234567890123", "9007199254740993.5", "0.0000000000000000000000001"]
         let json = "[" + texts.joined(separator: ",") + "]"
         guard case let .numbers(shape, values) = try JSONValue.parse(Array(json.utf8)) else {
             Issue.record("not read as a numeric array")

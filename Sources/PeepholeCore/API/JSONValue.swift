@@ -104,124 +104,15 @@ private struct JSONParser {
     /// with `position` unchanged, for anything else (which the general parser then reads, and
     /// reports if it is wrong).
     private mutating func numericArray() -> JSONValue? {
-        let start = position
-        var shape: [Int] = []
-        var values: [Float] = []
-        // Every number takes at least two bytes with its separator: one allocation, no regrowth.
-        values.reserveCapacity((bytes.count - position) / 2 + 1)
-        var leafAxis: Int?
-        guard numericLevel(axis: 0, shape: &shape, values: &values, leafAxis: &leafAxis), !shape.isEmpty, !shape.contains(-1) else {
-            position = start
-            return nil
+        let (depth, maxDepth, start) = (depth, maxDepth, position)
+        let read = bytes.withUnsafeBufferPointer { buffer -> (JSONValue, Int)? in
+            var reader = NumericArrayReader(bytes: buffer, position: start, levels: maxDepth - depth)
+            guard let numbers = reader.read() else { return nil }
+            return (numbers, reader.position)
         }
-        return .numbers(shape: shape, values: values)
-    }
-
-    /// One array at `axis` (`position` at its `[`): its length must match its siblings', and
-    /// numbers may only sit at one axis.
-    private mutating func numericLevel(axis: Int, shape: inout [Int], values: inout [Float], leafAxis: inout Int?) -> Bool {
-        guard depth + axis + 1 <= maxDepth else { return false }
-        position += 1
-        if axis == shape.count { shape.append(-1) }
-        var count = 0
-        skipWhitespace()
-        if position < bytes.count, bytes[position] == UInt8(ascii: "]") {
-            position += 1
-        } else {
-            while true {
-                skipWhitespace()
-                guard position < bytes.count else { return false }
-                if bytes[position] == UInt8(ascii: "[") {
-                    if let leafAxis, axis >= leafAxis { return false }
-                    guard numericLevel(axis: axis + 1, shape: &shape, values: &values, leafAxis: &leafAxis) else { return false }
-                } else {
-                    if leafAxis == nil { leafAxis = axis }
-                    guard leafAxis == axis, shape.count == axis + 1, let value = fastNumber() else { return false }
-                    values.append(value)
-                }
-                count += 1
-                skipWhitespace()
-                guard position < bytes.count else { return false }
-                if bytes[position] == UInt8(ascii: ",") { position += 1; continue }
-                guard bytes[position] == UInt8(ascii: "]") else { return false }
-                position += 1
-                break
-            }
-        }
-        if shape[axis] == -1 { shape[axis] = count }
-        return shape[axis] == count
-    }
-
-    private static let exactPowersOfTen: [Double] = (0...22).map(pow10)
-
-    private static func pow10(_ power: Int) -> Double {
-        var value = 1.0
-        for _ in 0..<power { value *= 10 }
-        return value
-    }
-
-    /// A JSON number as float32: exactly (Clinger's fast path: at most 19 significant digits,
-    /// a mantissa below 2⁵³ and a power of ten up to 22), else through `Double(String)`; nil for
-    /// anything that is not a well-formed number.
-    private mutating func fastNumber() -> Float? {
-        let start = position
-        func isDigit(_ byte: UInt8) -> Bool { byte &- UInt8(ascii: "0") < 10 }
-        var negative = false
-        if position < bytes.count, bytes[position] == UInt8(ascii: "-") { negative = true; position += 1 }
-        guard position < bytes.count, isDigit(bytes[position]) else { position = start; return nil }
-        var mantissa: UInt64 = 0, digits = 0, exponent = 0, exact = true
-        func digit(_ byte: UInt8, fraction: Bool) {
-            let value = UInt64(byte &- UInt8(ascii: "0"))
-            if mantissa == 0 && value == 0 {
-                if fraction { exponent -= 1 }
-                return
-            }
-            if digits < 19 {
-                mantissa = mantissa * 10 + value
-                digits += 1
-                if fraction { exponent -= 1 }
-            } else {
-                exact = false
-                if !fraction { exponent += 1 }
-            }
-        }
-        if bytes[position] == UInt8(ascii: "0") {
-            position += 1
-            if position < bytes.count, isDigit(bytes[position]) { position = start; return nil }
-        } else {
-            while position < bytes.count, isDigit(bytes[position]) { digit(bytes[position], fraction: false); position += 1 }
-        }
-        if position < bytes.count, bytes[position] == UInt8(ascii: ".") {
-            position += 1
-            guard position < bytes.count, isDigit(bytes[position]) else { position = start; return nil }
-            while position < bytes.count, isDigit(bytes[position]) { digit(bytes[position], fraction: true); position += 1 }
-        }
-        if position < bytes.count, bytes[position] == UInt8(ascii: "e") || bytes[position] == UInt8(ascii: "E") {
-            position += 1
-            var sign = 1
-            if position < bytes.count, bytes[position] == UInt8(ascii: "+") || bytes[position] == UInt8(ascii: "-") {
-                sign = bytes[position] == UInt8(ascii: "-") ? -1 : 1
-                position += 1
-            }
-            guard position < bytes.count, isDigit(bytes[position]) else { position = start; return nil }
-            var power = 0
-            while position < bytes.count, isDigit(bytes[position]) {
-                power = min(power * 10 + Int(bytes[position] &- UInt8(ascii: "0")), 100_000)
-                position += 1
-            }
-            exponent += sign * power
-        }
-        if mantissa == 0 { return negative ? -0.0 : 0 }
-        var value: Double
-        if exact, mantissa < (1 << 53), abs(exponent) <= 22 {
-            value = Double(mantissa)
-            value = exponent >= 0 ? value * Self.exactPowersOfTen[exponent] : value / Self.exactPowersOfTen[-exponent]
-            if negative { value = -value }
-        } else {
-            guard let parsed = Double(String(decoding: bytes[start..<position], as: UTF8.self)) else { position = start; return nil }
-            value = parsed
-        }
-        return Float(value)
+        guard let (numbers, end) = read else { return nil }
+        position = end
+        return numbers
     }
 
     private mutating func literal(_ word: String) throws {
