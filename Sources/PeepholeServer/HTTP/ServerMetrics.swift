@@ -42,6 +42,17 @@ public final class ServerMetrics: Sendable {
         return result
     }
 
+    /// Records one forward pass of the batcher: its sequences, and the requests that shared it.
+    func recordForwardPass(model: String, sequences: Int, requests: Int) {
+        registry.makeValueHistogram(descriptor: Self.name("forward_batch_size", unit: "", help: "Sequences per batched forward pass (one or more requests), by model."),
+                                    labels: [("model", model)], buckets: Self.batchBuckets)
+            .record(Double(sequences))
+        guard requests > 1 else { return }
+        registry.makeCounter(descriptor: Self.name("forward_shared_requests", unit: "total", help: "Requests that shared a forward pass with other requests, by model."),
+                             labels: [("model", model)])
+            .increment(by: Int64(requests))
+    }
+
     /// The Prometheus text exposition of every metric.
     func render() -> [UInt8] { registry.emitToBuffer() }
 
