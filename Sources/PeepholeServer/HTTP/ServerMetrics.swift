@@ -28,12 +28,13 @@ public final class ServerMetrics: Sendable {
             .record(duration)
     }
 
-    /// Runs one forward pass, recording its latency and batch size under the model's name.
-    func measureInference<T>(_ model: LoadedModel, endpoint: String, batch: Int, _ body: () throws -> T) rethrows -> T {
+    /// Runs one inference request (queueing and forward pass), recording its latency and batch
+    /// size under the model's name.
+    func measureInference<T>(_ model: LoadedModel, endpoint: String, batch: Int, _ body: () async throws -> T) async rethrows -> T {
         let clock = ContinuousClock()
         let start = clock.now
-        let result = try body()
-        registry.makeDurationHistogram(descriptor: Self.name("inference_duration", unit: "seconds", help: "Forward-pass latency, by model and endpoint."),
+        let result = try await body()
+        registry.makeDurationHistogram(descriptor: Self.name("inference_duration", unit: "seconds", help: "Inference request latency (queueing and forward pass), by model and endpoint."),
                                        labels: [("model", model.info.model), ("endpoint", endpoint)], buckets: Self.latencyBuckets)
             .record(clock.now - start)
         registry.makeValueHistogram(descriptor: Self.name("inference_batch_size", unit: "", help: "Sequences per inference request, by model."),
