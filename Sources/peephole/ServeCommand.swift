@@ -32,6 +32,18 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "trace, debug, info, notice, warning, error or critical.")
     var logLevel: String?
 
+    @Option(help: "The most sequences one batched forward pass may hold (1: no batching).")
+    var batchMaxSize: Int?
+
+    @Option(help: "How long a queued request may wait for others to share its forward pass, in microseconds.")
+    var batchMaxDelayUs: Int?
+
+    @Option(help: "The most forward passes running at once (0: one per processor core).")
+    var batchWorkers: Int?
+
+    @Option(help: #"Per-model batching, as JSON: {"chars": {"max_size": 32, "max_delay_us": 200}}."#)
+    var batchModels: String?
+
     func run() async throws {
         do {
             let settings = try resolveConfig()
@@ -42,7 +54,8 @@ struct ServeCommand: AsyncParsableCommand {
             let modelStore = try ModelStore(path: settings.store, access: .readOnly)
             logger.info("Starting", metadata: [
                 "store.path": "\(settings.store)", "http.address": "\(settings.host):\(settings.port)",
-                "compute.threads": "\(settings.computeThreads)",
+                "compute.threads": "\(settings.computeThreads)", "batch.workers": "\(settings.resolvedBatchWorkers)",
+                "batch.max_size": "\(settings.batchMaxSize)", "batch.max_delay_us": "\(settings.batchMaxDelayMicroseconds)",
             ])
             try await runServer(config: settings, store: modelStore, logger: logger)
         } catch let error as ConfigError {
@@ -61,6 +74,10 @@ struct ServeCommand: AsyncParsableCommand {
         overrides[.port] = port.map(String.init)
         overrides[.defaultModel] = defaultModel
         overrides[.logLevel] = logLevel
+        overrides[.batchMaxSize] = batchMaxSize.map(String.init)
+        overrides[.batchMaxDelayMicroseconds] = batchMaxDelayUs.map(String.init)
+        overrides[.batchWorkers] = batchWorkers.map(String.init)
+        overrides[.batchModels] = batchModels
         return try ServerConfig.resolve(file: file, environment: ProcessInfo.processInfo.environment, overrides: overrides)
     }
 

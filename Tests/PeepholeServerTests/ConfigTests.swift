@@ -39,11 +39,15 @@ import Testing
 
     @Test func everyKeyHasAnEnvironmentVariable() throws {
         defer { try? FileManager.default.removeItem(at: directory) }
-        let environment = Dictionary(uniqueKeysWithValues: ServerConfig.Key.allCases.map { ($0.environmentName, $0 == .logLevel ? "error" : $0 == .host || $0 == .store || $0 == .defaultModel ? "x" : "3") })
+        let environment = Dictionary(uniqueKeysWithValues: ServerConfig.Key.allCases.map {
+            ($0.environmentName, $0 == .logLevel ? "error" : $0 == .host || $0 == .store || $0 == .defaultModel ? "x" : $0 == .batchModels ? #"{"m": {"max_size": 3}}"# : "3")
+        })
         let config = try ServerConfig.resolve(file: nil, environment: environment)
         #expect([config.host, config.store, config.defaultModel] == ["x", "x", "x"])
         #expect(config.logLevel.rawValue == "error")
         #expect([config.port, config.maxBodyBytes, config.maxBatch, config.maxSteps, config.maxDepth, config.computeThreads] == [Int](repeating: 3, count: 6))
+        #expect([config.batchMaxSize, config.batchMaxDelayMicroseconds, config.batchWorkers] == [Int](repeating: 3, count: 3))
+        #expect(config.batchModels == ["m": BatchOverride(maxSize: 3)])
         #expect(ServerConfig.Key.maxBodyBytes.environmentName == "PEEPHOLE_MAX_BODY_BYTES")
     }
 

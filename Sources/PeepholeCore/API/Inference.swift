@@ -3,19 +3,30 @@
 public enum Inference {
     /// `{"model", "version", "outputs"}` (+ `"top_k"`): the whole model's output.
     public static func predict(_ model: LoadedModel, _ request: InferenceRequest) throws -> [UInt8] {
+        try checkPredict(model, request)
+        return predictResponse(model, request, output: model.network.run(request.input).output)
+    }
+
+    /// Checks everything about a prediction that can fail (`top_k`), before anything runs: a
+    /// request that passes can share a forward pass with others without failing any of them.
+    public static func checkPredict(_ model: LoadedModel, _ request: InferenceRequest) throws {
         if let k = request.topK { try checkTopK(model, k: k) }
-        let result = model.network.run(request.input)
+    }
+
+    /// The body of `predict` from `output`, the model's output for `request.input` (computed
+    /// alone, or as rows of a pass shared with other requests); the request passed `checkPredict`.
+    public static func predictResponse(_ model: LoadedModel, _ request: InferenceRequest, output: Tensor) -> [UInt8] {
         var json = JSONWriter()
         json.beginObject()
         json.string(model.info.model, key: "model")
         json.int(model.info.version, key: "version")
-        json.tensor(result.output, key: "outputs")
+        json.tensor(output, key: "outputs")
         if let k = request.topK {
-            let width = result.output.lastDimension
+            let width = output.lastDimension
             let vocabulary = model.info.vocabulary!
             json.beginArray("top_k")
-            for row in 0..<result.output.rows {
-                let probabilities = result.output.data[(row * width)..<((row + 1) * width)]
+            for row in 0..<output.rows {
+                let probabilities = output.data[(row * width)..<((row + 1) * width)]
                 let best = probabilities.indices.sorted { probabilities[$0] > probabilities[$1] || (probabilities[$0] == probabilities[$1] && $0 < $1) }.prefix(k)
                 json.beginArray()
                 for index in best {
@@ -43,6 +54,25 @@ public enum Inference {
         let result = model.network.run(
             request.input, through: index, capture: [index], states: request.states ? [index] : [],
             initialStates: initialStates, traces: request.trace.isEmpty ? [:] : [index: request.trace])
+        return layerResponse(model, layer: name, index: index, result, request)
+    }
+
+    /// The index of layer `name` when `request` asks for its output alone (no `states`,
+    /// per-step fields or `initial_state`), so the output may come from a pass shared with other
+    /// requests and be answered by `layerOutputResponse`; nil when it asks for more, and it must
+    /// go through `layerOutput`. Throws what `layerOutput` throws before it runs anything.
+    public static func plainLayerOutput(_ model: LoadedModel, layer name: String, _ request: InferenceRequest) throws -> Int? {
+        let index = try checkLayerOptions(model, layer: name, request)
+        return request.states || !request.trace.isEmpty || request.initialState != nil ? nil : index
+    }
+
+    /// The body of `layerOutput` for a plain request (see `plainLayerOutput`) from `output`,
+    /// layer `index`'s output for `request.input`.
+    public static func layerOutputResponse(_ model: LoadedModel, layer name: String, index: Int, _ request: InferenceRequest, output: Tensor) -> [UInt8] {
+        layerResponse(model, layer: name, index: index, ForwardResult(output: output, layerOutputs: [index: output], states: [:]), request)
+    }
+
+    private static func layerResponse(_ model: LoadedModel, layer name: String, index: Int, _ result: ForwardResult, _ request: InferenceRequest) -> [UInt8] {
         var json = JSONWriter()
         json.beginObject()
         json.string(model.info.model, key: "model")

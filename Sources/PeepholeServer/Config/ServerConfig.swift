@@ -43,6 +43,14 @@ public struct ServerConfig: Sendable, Equatable {
     public var reloadIntervalMilliseconds = 2000
     /// The bearer token `/admin/*` requires; nil: admin routes are served to loopback only.
     public var adminToken: String?
+    /// The most sequences one batched forward pass may hold; 1 turns batching off.
+    public var batchMaxSize = 64
+    /// How long a queued request may wait for others to share its pass, in microseconds.
+    public var batchMaxDelayMicroseconds = 0
+    /// The most forward passes running at once; 0: one per processor core.
+    public var batchWorkers = 0
+    /// Per-model overrides of `batchMaxSize` and `batchMaxDelayMicroseconds`, by model name.
+    public var batchModels: [String: BatchOverride] = [:]
 
     /// The defaults, as committed in `config/peephole.json`.
     public init() {}
@@ -76,6 +84,10 @@ public struct ServerConfig: Sendable, Equatable {
         case reloadIntervalMilliseconds = "reload_interval_ms"
         case maxQueuePerModel = "max_queue_per_model"
         case adminToken = "admin_token"
+        case batchMaxSize = "batch_max_size"
+        case batchMaxDelayMicroseconds = "batch_max_delay_us"
+        case batchWorkers = "batch_workers"
+        case batchModels = "batch_models"
 
         /// The environment variable that overrides this key.
         public var environmentName: String { "PEEPHOLE_" + rawValue.uppercased() }
@@ -85,17 +97,23 @@ public struct ServerConfig: Sendable, Equatable {
     /// (the flags, as text). Refuses unknown keys, wrong types and out-of-range values.
     public static func resolve(file: String?, environment: [String: String] = [:], overrides: [Key: String] = [:]) throws -> ServerConfig {
         var config = ServerConfig()
-        if let file { try config.apply(fileAt: file) }
+        var given: Set<Key> = []
+        if let file { given = try config.apply(fileAt: file) }
         for key in Key.allCases {
-            if let text = environment[key.environmentName] { try config.set(key, text: text, source: key.environmentName) }
+            guard let text = environment[key.environmentName] else { continue }
+            try config.set(key, text: text, source: key.environmentName)
+            given.insert(key)
         }
         for (key, text) in overrides.sorted(by: { $0.key.rawValue < $1.key.rawValue }) {
             try config.set(key, text: text, source: "--" + key.rawValue.replacingOccurrences(of: "_", with: "-"))
+            given.insert(key)
         }
+        try config.checkBatchSizes(given: given)
         return config
     }
 
-    private mutating func apply(fileAt path: String) throws {
+    /// Applies the settings of the file at `path`; returns the keys it gives.
+    private mutating func apply(fileAt path: String) throws -> Set<Key> {
         guard let data = FileManager.default.contents(atPath: path) else {
             throw ConfigError("\(path): cannot read the configuration file")
         }
@@ -113,14 +131,17 @@ public struct ServerConfig: Sendable, Equatable {
                 defaultModel = nil
             case .null where key == .adminToken:
                 adminToken = nil
+            case let .object(models) where key == .batchModels:
+                batchModels = try Self.batchModels(models, source: source)
             case let .string(text) where isText:
                 try set(key, text: text, source: source)
-            case let .number(number) where !isText && number.rounded() == number && abs(number) < 1e15:
+            case let .number(number) where !isText && key != .batchModels && number.rounded() == number && abs(number) < 1e15:
                 try set(key, text: String(Int(number)), source: source)
             case let other:
                 throw ConfigError("\(source): expected \(Self.expectation(key)), got \(other.typeName)")
             }
         }
+        return Set(fields.keys.compactMap(Key.init(rawValue:)))
     }
 
     /// Sets `key` from `text`, validating it; `source` names where the text came from.
@@ -159,6 +180,14 @@ public struct ServerConfig: Sendable, Equatable {
         case .reloadIntervalMilliseconds: reloadIntervalMilliseconds = try integer(0...86_400_000)
         case .maxQueuePerModel: maxQueuePerModel = try integer(1...1_000_000)
         case .adminToken: adminToken = text.isEmpty ? nil : text
+        case .batchMaxSize: batchMaxSize = try integer(1...Int(Int32.max))
+        case .batchMaxDelayMicroseconds: batchMaxDelayMicroseconds = try integer(Self.batchDelayRange)
+        case .batchWorkers: batchWorkers = try integer(0...256)
+        case .batchModels:
+            guard case let .object(models)? = try? JSONValue.parse(Array(text.utf8)) else {
+                throw ConfigError("\(source): expected \(Self.expectation(key)), got \"\(text)\"")
+            }
+            batchModels = try Self.batchModels(models, source: source)
         }
     }
 
@@ -174,6 +203,10 @@ public struct ServerConfig: Sendable, Equatable {
         case .headerTimeoutSeconds, .idleTimeoutSeconds: "an integer 1...86400 (seconds)"
         case .reloadIntervalMilliseconds: "an integer 0...86400000 (milliseconds; 0 turns polling off)"
         case .adminToken: "a token string or null"
+        case .batchMaxSize: "an integer 1...max_batch"
+        case .batchMaxDelayMicroseconds: "an integer 0...1000000 (microseconds)"
+        case .batchWorkers: "an integer 0...256 (0: one per processor core)"
+        case .batchModels: #"a JSON object of models, e.g. {"chars": {"max_size": 32, "max_delay_us": 200}}"#
         case .maxBodyBytes, .maxBatch, .maxSteps, .sessionIdleSeconds, .maxGenerate: "a positive integer"
         }
     }

@@ -27,7 +27,7 @@ struct GenerateController {
         let body = try await JSONBody.read(request, limit: config.maxBodyBytes)
         let decoded = try Generation.Request.decode(body, limits: config.limits)
         let text = try await admission.run(model) {
-            try metrics.measureInference(model, endpoint: "generate", batch: 1) { try Generation.generate(model, decoded) }
+            try await metrics.measureInference(model, endpoint: "generate", batch: 1) { try Generation.generate(model, decoded) }
         }
         var json = JSONWriter()
         json.beginObject()

@@ -3,7 +3,10 @@ import PeepholeCore
 
 /// `POST …/predict` and `POST …/layers/{layer}/output`, for the default model, a named model's
 /// newest version, or a named version. The bodies are those of `peephole predict`: both call
-/// `InferenceRequest.decode` and `Inference`.
+/// `InferenceRequest.decode` and `Inference`. A request is checked in full before it runs, then
+/// its forward pass goes through the batcher (within the model's admission bound, so queued
+/// requests count as in flight); layer-output requests that ask for states or per-step fields run
+/// alone, since those are recorded for the whole batch of a pass.
 struct InferenceController {
     /// Where models come from.
     let registry: ModelRegistry
@@ -11,6 +14,8 @@ struct InferenceController {
     let metrics: ServerMetrics
     /// The bound on each model's requests in flight.
     let admission: ModelAdmission
+    /// Where forward passes are shared between requests.
+    let batcher: InferenceBatcher
     /// Body size and request limits.
     let config: ServerConfig
 
@@ -29,8 +34,11 @@ struct InferenceController {
     @Sendable func predict(_ request: Request, context: some RequestContext) async throws -> Response {
         let (model, body) = try await prepare(request, context)
         let decoded = try InferenceRequest.decode(body, for: model, endpoint: .predict, limits: config.limits)
+        try Inference.checkPredict(model, decoded)
         return .json(try await admission.run(model) {
-            try metrics.measureInference(model, endpoint: "predict", batch: decoded.input.shape[0]) { try Inference.predict(model, decoded) }
+            try await metrics.measureInference(model, endpoint: "predict", batch: decoded.input.shape[0]) {
+                Inference.predictResponse(model, decoded, output: try await batcher.run(model, .predict, input: decoded.input))
+            }
         })
     }
 
@@ -42,9 +50,12 @@ struct InferenceController {
             throw PeepholeError.unknownLayer(model: model.info.model, layer: layer)
         }
         let decoded = try InferenceRequest.decode(body, for: model, endpoint: .layerOutput, limits: config.limits)
+        let plain = try Inference.plainLayerOutput(model, layer: layer, decoded)
         return .json(try await admission.run(model) {
-            try metrics.measureInference(model, endpoint: "layer_output", batch: decoded.input.shape[0]) {
-                try Inference.layerOutput(model, layer: layer, decoded)
+            try await metrics.measureInference(model, endpoint: "layer_output", batch: decoded.input.shape[0]) {
+                guard let index = plain else { return try Inference.layerOutput(model, layer: layer, decoded) }
+                let output = try await batcher.run(model, .layer(index), input: decoded.input)
+                return Inference.layerOutputResponse(model, layer: layer, index: index, decoded, output: output)
             }
         })
     }

@@ -53,7 +53,7 @@ struct SessionController {
         let body = try await JSONBody.read(request, limit: config.maxBodyBytes)
         let decoded = try InferenceRequest.decode(body, for: entry.model, endpoint: .sessionStep, limits: config.limits)
         return .json(try await admission.run(entry.model) {
-            try metrics.measureInference(entry.model, endpoint: "session_step", batch: decoded.input.shape[0]) {
+            try await metrics.measureInference(entry.model, endpoint: "session_step", batch: decoded.input.shape[0]) {
                 try entry.withState { try $0.step(entry.model, decoded) }
             }
         })

@@ -32,7 +32,9 @@ public func buildRouter(registry: ModelRegistry, metrics: ServerMetrics, config:
     OperationsController(registry: registry, metrics: metrics).addRoutes(to: router)
     ModelsController(registry: registry).addRoutes(to: router)
     let admission = ModelAdmission(limit: config.maxQueuePerModel)
-    InferenceController(registry: registry, metrics: metrics, admission: admission, config: config).addRoutes(to: router)
+    let batcher = InferenceBatcher(workers: config.resolvedBatchWorkers, limits: config.batchLimits,
+                                   modelLimits: config.modelBatchLimits, metrics: metrics)
+    InferenceController(registry: registry, metrics: metrics, admission: admission, batcher: batcher, config: config).addRoutes(to: router)
     GenerateController(registry: registry, metrics: metrics, admission: admission, config: config).addRoutes(to: router)
     SessionController(registry: registry, sessions: SessionRegistry(limit: config.maxSessions, idleSeconds: config.sessionIdleSeconds),
                       metrics: metrics, admission: admission, config: config).addRoutes(to: router)

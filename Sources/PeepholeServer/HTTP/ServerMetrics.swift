@@ -28,18 +28,30 @@ public final class ServerMetrics: Sendable {
             .record(duration)
     }
 
-    /// Runs one forward pass, recording its latency and batch size under the model's name.
-    func measureInference<T>(_ model: LoadedModel, endpoint: String, batch: Int, _ body: () throws -> T) rethrows -> T {
+    /// Runs one inference request (queueing and forward pass), recording its latency and batch
+    /// size under the model's name.
+    func measureInference<T>(_ model: LoadedModel, endpoint: String, batch: Int, _ body: () async throws -> T) async rethrows -> T {
         let clock = ContinuousClock()
         let start = clock.now
-        let result = try body()
-        registry.makeDurationHistogram(descriptor: Self.name("inference_duration", unit: "seconds", help: "Forward-pass latency, by model and endpoint."),
+        let result = try await body()
+        registry.makeDurationHistogram(descriptor: Self.name("inference_duration", unit: "seconds", help: "Inference request latency (queueing and forward pass), by model and endpoint."),
                                        labels: [("model", model.info.model), ("endpoint", endpoint)], buckets: Self.latencyBuckets)
             .record(clock.now - start)
         registry.makeValueHistogram(descriptor: Self.name("inference_batch_size", unit: "", help: "Sequences per inference request, by model."),
                                     labels: [("model", model.info.model)], buckets: Self.batchBuckets)
             .record(Double(batch))
         return result
+    }
+
+    /// Records one forward pass of the batcher: its sequences, and the requests that shared it.
+    func recordForwardPass(model: String, sequences: Int, requests: Int) {
+        registry.makeValueHistogram(descriptor: Self.name("forward_batch_size", unit: "", help: "Sequences per batched forward pass (one or more requests), by model."),
+                                    labels: [("model", model)], buckets: Self.batchBuckets)
+            .record(Double(sequences))
+        guard requests > 1 else { return }
+        registry.makeCounter(descriptor: Self.name("forward_shared_requests", unit: "total", help: "Requests that shared a forward pass with other requests, by model."),
+                             labels: [("model", model)])
+            .increment(by: Int64(requests))
     }
 
     /// The Prometheus text exposition of every metric.
