@@ -49,12 +49,11 @@ struct ServeCommand: AsyncParsableCommand {
             let settings = try resolveConfig()
             var logger = Logger(label: "peephole")
             logger.logLevel = settings.logLevel
-            BLAS.setThreads(settings.computeThreads)
             // The server only reads: a committed store stays unchanged while it is served.
             let modelStore = try ModelStore(path: settings.store, access: .readOnly)
             logger.info("Starting", metadata: [
                 "store.path": "\(settings.store)", "http.address": "\(settings.host):\(settings.port)",
-                "compute.threads": "\(settings.computeThreads)", "batch.workers": "\(settings.resolvedBatchWorkers)",
+                "batch.workers": "\(settings.resolvedBatchWorkers)",
                 "batch.max_size": "\(settings.batchMaxSize)", "batch.max_delay_us": "\(settings.batchMaxDelayMicroseconds)",
             ])
             try await runServer(config: settings, store: modelStore, logger: logger)

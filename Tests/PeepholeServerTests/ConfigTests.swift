@@ -28,10 +28,10 @@ import Testing
         #expect(fromFile.port == 9000 && fromFile.host == "0.0.0.0" && fromFile.maxBatch == 10 && fromFile.defaultModel == "a")
         #expect(fromFile.logLevel.rawValue == "debug" && fromFile.maxSteps == ServerConfig().maxSteps)
 
-        let environment = ["PEEPHOLE_PORT": "9100", "PEEPHOLE_MAX_BATCH": "20", "PEEPHOLE_DEFAULT_MODEL": "b", "PEEPHOLE_COMPUTE_THREADS": "2"]
+        let environment = ["PEEPHOLE_PORT": "9100", "PEEPHOLE_MAX_BATCH": "20", "PEEPHOLE_DEFAULT_MODEL": "b", "PEEPHOLE_MAX_DEPTH": "2"]
         let fromEnvironment = try ServerConfig.resolve(file: file, environment: environment)
         #expect(fromEnvironment.port == 9100 && fromEnvironment.host == "0.0.0.0" && fromEnvironment.maxBatch == 20)
-        #expect(fromEnvironment.defaultModel == "b" && fromEnvironment.computeThreads == 2)
+        #expect(fromEnvironment.defaultModel == "b" && fromEnvironment.maxDepth == 2)
 
         let fromFlags = try ServerConfig.resolve(file: file, environment: environment, overrides: [.port: "9200", .defaultModel: "c"])
         #expect(fromFlags.port == 9200 && fromFlags.defaultModel == "c" && fromFlags.maxBatch == 20 && fromFlags.host == "0.0.0.0")
@@ -45,7 +45,7 @@ import Testing
         let config = try ServerConfig.resolve(file: nil, environment: environment)
         #expect([config.host, config.store, config.defaultModel] == ["x", "x", "x"])
         #expect(config.logLevel.rawValue == "error")
-        #expect([config.port, config.maxBodyBytes, config.maxBatch, config.maxSteps, config.maxDepth, config.computeThreads] == [Int](repeating: 3, count: 6))
+        #expect([config.port, config.maxBodyBytes, config.maxBatch, config.maxSteps, config.maxDepth] == [Int](repeating: 3, count: 5))
         #expect([config.batchMaxSize, config.batchMaxDelayMicroseconds, config.batchWorkers] == [Int](repeating: 3, count: 3))
         #expect(config.batchModels == ["m": BatchOverride(maxSize: 3)])
         #expect(ServerConfig.Key.maxBodyBytes.environmentName == "PEEPHOLE_MAX_BODY_BYTES")

@@ -1,6 +1,8 @@
 import COpenBLAS
 
-/// A typed façade over the few OpenBLAS routines the compute core uses.
+/// A typed façade over the OpenBLAS routines Peephole's own matrix kernel is measured and
+/// checked against (`KernelComparison`, the kernel tests); the forward pass runs on the kernel,
+/// whose rows do not depend on the batch (README, "Performance").
 ///
 /// This is the only file that talks to cblas. Matrices are row-major `Float`s.
 public enum BLAS {
@@ -14,8 +16,8 @@ public enum BLAS {
         }
     }
 
-    /// Sets how many threads OpenBLAS may use for one call. Peephole parallelises across
-    /// requests, so one thread per computation is the default (see README).
+    /// Sets how many threads OpenBLAS may use for one call; the comparisons use one, like the
+    /// kernel.
     public static func setThreads(_ count: Int) {
         openblas_set_num_threads(narrow(max(1, count)))
     }

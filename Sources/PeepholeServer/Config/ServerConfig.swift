@@ -23,8 +23,6 @@ public struct ServerConfig: Sendable, Equatable {
     public var maxSteps = RequestLimits().maxSteps
     /// The deepest array nesting in a request body.
     public var maxDepth = RequestLimits().maxDepth
-    /// OpenBLAS threads per matrix product.
-    public var computeThreads = 1
     /// The most stateful sessions open at once; past it, opening one is refused with 429.
     public var maxSessions = 256
     /// Seconds a session may stay unused before it expires.
@@ -74,7 +72,6 @@ public struct ServerConfig: Sendable, Equatable {
         case maxBatch = "max_batch"
         case maxSteps = "max_steps"
         case maxDepth = "max_depth"
-        case computeThreads = "compute_threads"
         case maxSessions = "max_sessions"
         case sessionIdleSeconds = "session_idle_seconds"
         case maxGenerate = "max_generate"
@@ -170,7 +167,6 @@ public struct ServerConfig: Sendable, Equatable {
         case .maxBatch: maxBatch = try integer(1...Int(Int32.max))
         case .maxSteps: maxSteps = try integer(1...Int(Int32.max))
         case .maxDepth: maxDepth = try integer(1...64)
-        case .computeThreads: computeThreads = try integer(1...256)
         case .maxSessions: maxSessions = try integer(1...1_000_000)
         case .sessionIdleSeconds: sessionIdleSeconds = try integer(1...Int(Int32.max))
         case .maxGenerate: maxGenerate = try integer(1...Int(Int32.max))
@@ -198,7 +194,6 @@ public struct ServerConfig: Sendable, Equatable {
         case .logLevel: "one of " + Logger.Level.allCases.map(\.rawValue).joined(separator: ", ")
         case .port: "an integer port 0...65535"
         case .maxDepth: "an integer 1...64"
-        case .computeThreads: "an integer 1...256"
         case .maxSessions, .maxConnections, .maxQueuePerModel: "an integer 1...1000000"
         case .headerTimeoutSeconds, .idleTimeoutSeconds: "an integer 1...86400 (seconds)"
         case .reloadIntervalMilliseconds: "an integer 0...86400000 (milliseconds; 0 turns polling off)"
