@@ -19,7 +19,7 @@ import Testing
             let integerPart = integer.isEmpty ? "0" : (integer.drop { $0 == "0" }.isEmpty ? "0" : String(integer.drop { $0 == "0" }))
             texts.append(sign + integerPart + (fraction.isEmpty ? "" : "." + fraction))
         }
-        texts += ["-0.0", "1.0", "0.0", "12345678901234567890", "0.12345678901234567890123", "9007199254740993.5", "0.0000000000000000000000001"]
+        texts += ["1.00", "0.05", "1.0e1", "0.0E0", "1.01", "0.00", "1", "0", "-1.0", "-0.0", "1.0", "0.0", "12345678901234567890", "0.12345678901234567890123", "9007199254740993.5", "0.0000000000000000000000001"]
         let json = "[" + texts.joined(separator: ",") + "]"
         guard case let .numbers(shape, values) = try JSONValue.parse(Array(json.utf8)) else {
             Issue.record("not read as a numeric array")
@@ -30,6 +30,14 @@ import Testing
             let expected = Float(Double(text)!)
             #expect(value.bitPattern == expected.bitPattern, "\(text): \(value) vs \(expected)")
         }
+    }
+
+    @Test func oneHotNumbersReadLikeAnyOtherWhateverTheSeparator() throws {
+        #expect(try JSONValue.parse(Array("[1.0,0.0 , 1 ,0\n,1.0\t]".utf8)) == .numbers(shape: [5], values: [1, 0, 1, 0, 1]))
+        #expect(try JSONValue.parse(Array("[[0.0],[1.0]]".utf8)) == .numbers(shape: [2, 1], values: [0, 1]))
+        #expect(throws: PeepholeError.self) { try JSONValue.parse(Array("[01]".utf8)) }
+        #expect(throws: PeepholeError.self) { try JSONValue.parse(Array("[1.]".utf8)) }
+        #expect(throws: PeepholeError.self) { try JSONValue.parse(Array("[1.0".utf8)) }
     }
 
     @Test func rectangularArraysBecomeNumbersAndTheRestStaysATree() throws {

@@ -48,7 +48,7 @@ struct NumericArrayReader {
                     guard numericLevel(axis: axis + 1, shape: &shape, values: &values, leafAxis: &leafAxis) else { return false }
                 } else {
                     if leafAxis == nil { leafAxis = axis }
-                    guard leafAxis == axis, shape.count == axis + 1, let value = fastNumber() else { return false }
+                    guard leafAxis == axis, shape.count == axis + 1, let value = zeroOrOne() ?? fastNumber() else { return false }
                     values.append(value)
                 }
                 count += 1
@@ -134,5 +134,22 @@ struct NumericArrayReader {
             value = parsed
         }
         return Float(value)
+    }
+
+    /// `0`, `1`, `0.0` or `1.0` before a separator: what one-hot inputs are made of, read
+    /// without the general number reader; nil, with `position` unchanged, for anything else.
+    @inline(__always)
+    private mutating func zeroOrOne() -> Float? {
+        guard position + 1 < bytes.count else { return nil }
+        let digit = bytes[position] &- UInt8(ascii: "0")
+        guard digit < 2 else { return nil }
+        var end = position + 1
+        if bytes[end] == UInt8(ascii: "."), end + 2 < bytes.count, bytes[end + 1] == UInt8(ascii: "0") { end += 2 }
+        let next = bytes[end]
+        guard next == UInt8(ascii: ",") || next == UInt8(ascii: "]") || next == 0x20 || next == 0x0A || next == 0x0D || next == 0x09 else {
+            return nil
+        }
+        position = end
+        return Float(digit)
     }
 }
