@@ -331,6 +331,25 @@ def main() -> int:
                 bad = r.get("non_2xx", 0) + sum(r.get("errors", {}).values())
                 lines.append(f"| {label} | {r['connections']} | {fmt(r['requests_per_s'])} | {r['p50_ms']:.3f} | "
                              f"{r['p90_ms']:.3f} | {r['p99_ms']:.3f} | {bad} |")
+        batching = {}
+        try:
+            with open(os.path.join(t, "batching.txt")) as f:
+                for line in f:
+                    name, value = line.rsplit(" ", 1)
+                    batching[name.split("{")[0].rsplit("_", 1)[1]] = float(value)
+        except OSError:
+            pass
+        if batching.get("count"):
+            lines += ["", f"Dynamic batching in this run (the server's `peephole_forward_batch_size`): "
+                          f"{batching['sum']:,.0f} sequences in {batching['count']:,.0f} forward passes, "
+                          f"{batching['sum'] / batching['count']:.2f} per pass on average."]
+        json_runs = [j for f in sorted(glob.glob(os.path.join(t, "engine_peephole_r*_t1.json")))
+                     for j in [(load(f) or {}).get("json")] if j]
+        if json_runs:
+            decode = statistics.median(j["decode_us_p50"] for j in json_runs)
+            whole = statistics.median(j["predict_body_to_body_us_p50"] for j in json_runs)
+            lines += ["", f"The same request body in process (peephole-bench, p50, median over the repeats): decoding "
+                          f"{decode:.1f} µs; body to body (decode, forward pass, encode) {whole:.1f} µs."]
     else:
         lines.append("Not run.")
 

@@ -259,6 +259,8 @@ if [ "$HAVE_WRK" = 1 ]; then
             RUN_REQ=$((RUN_REQ + ${n:-0}))
         done
         TOTAL_REQ=$(( ${WARM_REQ:-0} + RUN_REQ + ${SOAK_REQ:-0} ))
+        # How the server batched: forward passes and the sequences in them, from its own metrics.
+        curl -sf "http://127.0.0.1:$PORT/metrics" | grep -E '^peephole_forward_batch_size_(sum|count)' > "$TMP/batching.txt" || true
         printf '{"start_kb": %s, "warm_kb": %s, "end_kb": %s, "hwm_kb": %s, "requests": %s}\n' \
             "$START_KB" "$WARM_KB" "$END_KB" "$HWM_KB" "$TOTAL_REQ" > "$TMP/memory.json"
         say "peephole resident memory: ${START_KB} kB at ready, ${WARM_KB} kB warm, ${END_KB} kB after $TOTAL_REQ requests (peak ${HWM_KB} kB)"
