@@ -1,5 +1,6 @@
 import Foundation
 import PeepholeCore
+import Testing
 @testable import PeepholeServer
 
 /// A batching delay (µs) that no test waits out: every pass in the batching tests runs because
@@ -98,4 +99,12 @@ func largestDifference(_ a: String, _ b: String) -> Double? {
 func largestDifference(_ a: Tensor, _ b: Tensor) -> Float? {
     guard a.shape == b.shape else { return nil }
     return zip(a.data, b.data).map { abs($0 - $1) }.max() ?? 0
+}
+
+/// Each output equals what its input gives run alone.
+func expectEachAsAlone(_ model: LoadedModel, _ inputs: [Tensor], _ outputs: [Tensor], sourceLocation: SourceLocation = #_sourceLocation) {
+    for (input, output) in zip(inputs, outputs) {
+        let alone = model.network.run(input).output
+        #expect(output == alone, "largest difference \(String(describing: largestDifference(output, alone)))", sourceLocation: sourceLocation)
+    }
 }

@@ -26,10 +26,7 @@ import Testing
         let outputs = try await runInOrder(batcher, model, inputs).map { try $0.get() }
         #expect(log.passes == [[5, 5, 6]])
         #expect(batcher.statistics == .init(requests: 4, passes: 1, sharedRequests: 4, queued: 0))
-        for (input, output) in zip(inputs, outputs) {
-            let alone = model.network.run(input).output
-            #expect(output == alone, "largest difference \(String(describing: largestDifference(output, alone)))")
-        }
+        expectEachAsAlone(model, inputs, outputs)
     }
 
     @Test func requestsOfOtherLengthsNeverShareAPass() async throws {
@@ -42,10 +39,7 @@ import Testing
         let inputs = try inputs([(1, 4), (1, 7), (1, 7), (1, 4)], model)
         let outputs = try await runInOrder(batcher, model, inputs).map { try $0.get() }
         #expect(log.passes == [[2, 4, 6], [2, 7, 6]])
-        for (input, output) in zip(inputs, outputs) {
-            let alone = model.network.run(input).output
-            #expect(output == alone, "largest difference \(String(describing: largestDifference(output, alone)))")
-        }
+        expectEachAsAlone(model, inputs, outputs)
     }
 
     @Test func queuedRequestsRunInArrivalOrderWholeAndALargeOneAlone() async throws {
