@@ -45,6 +45,8 @@ struct ServeCommand: AsyncParsableCommand {
     var batchModels: String?
 
     func run() async throws {
+        // First, before any other concurrent work: handlers then run where their requests were read.
+        let onEventLoops = runConcurrencyOnEventLoops()
         do {
             let settings = try resolveConfig()
             var logger = Logger(label: "peephole")
@@ -54,7 +56,7 @@ struct ServeCommand: AsyncParsableCommand {
             logger.info("Starting", metadata: [
                 "store.path": "\(settings.store)", "http.address": "\(settings.host):\(settings.port)",
                 "batch.workers": "\(settings.resolvedBatchWorkers)",
-                "batch.max_size": "\(settings.batchMaxSize)", "batch.max_delay_us": "\(settings.batchMaxDelayMicroseconds)",
+                "batch.max_size": "\(settings.batchMaxSize)", "concurrency.on_event_loops": "\(onEventLoops)", "batch.max_delay_us": "\(settings.batchMaxDelayMicroseconds)",
             ])
             try await runServer(config: settings, store: modelStore, logger: logger)
         } catch let error as ConfigError {

@@ -1,5 +1,6 @@
 import Hummingbird
 import NIOCore
+import NIOPosix
 import Logging
 import PeepholeCore
 
@@ -48,4 +49,11 @@ public func buildRouter(registry: ModelRegistry, metrics: ServerMetrics, config:
 /// requests in flight and returns.
 public func runServer(config: ServerConfig, store: ModelStore, logger: Logger) async throws {
     try await buildApplication(config: config, store: store, logger: logger).runService()
+}
+
+/// Makes NIO's event loops Swift Concurrency's global executor, so a request's handler runs on
+/// the thread that read it instead of hopping to the concurrency pool and back. Call once, at
+/// the start of the process, before any other concurrent work; false when it could not be done.
+public func runConcurrencyOnEventLoops() -> Bool {
+    NIOSingletons.unsafeTryInstallSingletonPosixEventLoopGroupAsConcurrencyGlobalExecutor()
 }
