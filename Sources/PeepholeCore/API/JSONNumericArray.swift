@@ -6,18 +6,28 @@ struct NumericArrayReader {
     var position: Int
     /// How many levels of arrays may still nest here.
     let levels: Int
+    /// Where the values go while `read` runs, and how many are there.
+    private var values: UnsafeMutablePointer<Float>?
+    private var written = 0
+
+    init(bytes: UnsafeBufferPointer<UInt8>, position: Int, levels: Int) {
+        self.bytes = bytes
+        self.position = position
+        self.levels = levels
+    }
 
     /// The array at `position` as `.numbers`; nil for anything else (the general parser then
     /// reads it, and reports what is wrong).
     mutating func read() -> JSONValue? {
-        var shape: [Int] = []
-        var values: [Float] = []
-        // Every number takes at least two bytes with its separator: one allocation, no regrowth.
-        values.reserveCapacity((bytes.count - position) / 2 + 1)
-        var leafAxis: Int?
-        guard numericLevel(axis: 0, shape: &shape, values: &values, leafAxis: &leafAxis), !shape.isEmpty, !shape.contains(-1) else {
-            return nil
+        var shape: [Int] = [], leafAxis: Int?, complete = false
+        // Every number takes at least two bytes with its separator: room for all, allocated once.
+        let values = [Float](unsafeUninitializedCapacity: (bytes.count - position) / 2 + 1) { buffer, initialised in
+            self.values = buffer.baseAddress
+            complete = numericLevel(axis: 0, shape: &shape, leafAxis: &leafAxis)
+            initialised = written
+            self.values = nil
         }
+        guard complete, !shape.isEmpty, !shape.contains(-1) else { return nil }
         return .numbers(shape: shape, values: values)
     }
 
@@ -31,7 +41,7 @@ struct NumericArrayReader {
 
     /// One array at `axis` (`position` at its `[`): its length must match its siblings', and
     /// numbers may only sit at one axis.
-    private mutating func numericLevel(axis: Int, shape: inout [Int], values: inout [Float], leafAxis: inout Int?) -> Bool {
+    private mutating func numericLevel(axis: Int, shape: inout [Int], leafAxis: inout Int?) -> Bool {
         guard axis + 1 <= levels else { return false }
         position += 1
         if axis == shape.count { shape.append(-1) }
@@ -45,11 +55,12 @@ struct NumericArrayReader {
                 guard position < bytes.count else { return false }
                 if bytes[position] == UInt8(ascii: "[") {
                     if let leafAxis, axis >= leafAxis { return false }
-                    guard numericLevel(axis: axis + 1, shape: &shape, values: &values, leafAxis: &leafAxis) else { return false }
+                    guard numericLevel(axis: axis + 1, shape: &shape, leafAxis: &leafAxis) else { return false }
                 } else {
                     if leafAxis == nil { leafAxis = axis }
                     guard leafAxis == axis, shape.count == axis + 1, let value = zeroOrOne() ?? fastNumber() else { return false }
-                    values.append(value)
+                    values![written] = value
+                    written += 1
                 }
                 count += 1
                 skipWhitespace()
