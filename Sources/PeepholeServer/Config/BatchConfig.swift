@@ -21,10 +21,11 @@ extension ServerConfig {
     static let batchDelayRange = 0...1_000_000
 
     /// The forward passes that may run at once: `batchWorkers`, or when it is 0 one per core
-    /// but one. A pass runs on the thread that took the request, so with a pass on every core no
-    /// thread is left to read new requests while they run, and none would ever queue to be
-    /// batched; one core kept for reading lets requests that arrive under load queue and share
-    /// a pass (on 2 cores: mean 4.5 sequences per pass at 64 connections, p99 10.7 → 7.7 ms).
+    /// but one. A pass runs on the event loop thread that read its request, so with a pass
+    /// allowed on every core no thread is left to read requests while passes run, and none ever
+    /// queues to be batched; keeping one core for reading lets requests that arrive under load
+    /// queue and share a pass. That is what pays when compute dominates: one core runs an h256
+    /// LSTM at 612 sequences/s one at a time but 1,849/s eight at a time (bench/results.md).
     public var resolvedBatchWorkers: Int {
         batchWorkers > 0 ? batchWorkers : Self.defaultBatchWorkers
     }
