@@ -26,7 +26,18 @@ struct Bench: ParsableCommand {
     @Flag(help: "Also time the matrix kernel next to OpenBLAS on each shape's recurrent product.")
     var kernels = false
 
+    @Option(help: "Instead of measuring: write a store holding a random-weight model random_h<hidden> (LSTM(hidden) over 200 one-hot steps of 76 features, Dense(76, softmax)) to this path, for the HTTP batching benchmark.")
+    var writeStore: String?
+
+    @Option(help: "The hidden units of the model --write-store writes.")
+    var hidden = 256
+
     func run() throws {
+        if let writeStore {
+            let file = try Synthetic.modelFile(hidden: hidden, features: 76, outputs: 76, steps: 200)
+            try ModelStore(path: writeStore).importModel(file, name: "random_h\(hidden)")
+            return
+        }
         BLAS.setThreads(1)
         let loaded = try ModelStore(path: store, access: .readOnly).load(model: model)
         let demo = loaded.network

@@ -6,10 +6,16 @@ import PeepholeCore
 enum Synthetic {
     /// `Input(steps=None, features) → LSTM(hidden) → Dense(outputs, softmax)` with random weights.
     static func network(hidden: Int, features: Int, outputs: Int) throws -> Network {
+        let file = try modelFile(hidden: hidden, features: features, outputs: outputs, steps: nil)
+        return try Network(architecture: file.architecture, weights: file.weights)
+    }
+
+    /// The same model as a model file, to import into a store (`steps` fixes the input length).
+    static func modelFile(hidden: Int, features: Int, outputs: Int, steps: Int?) throws -> KerasModelFile {
         let config: [String: Any] = [
             "class_name": "Sequential",
             "config": ["layers": [
-                ["class_name": "InputLayer", "config": ["name": "input", "batch_shape": [NSNull(), NSNull(), features]]],
+                ["class_name": "InputLayer", "config": ["name": "input", "batch_shape": [NSNull(), steps.map { $0 as Any } ?? NSNull(), features]]],
                 ["class_name": "LSTM", "config": ["name": "lstm", "units": hidden]],
                 ["class_name": "Dense", "config": ["name": "dense", "units": outputs, "activation": "softmax"]],
             ] as [[String: Any]]],
@@ -26,7 +32,7 @@ enum Synthetic {
             [NamedTensor(name: "kernel", tensor: tensor([hidden, outputs], scale: 0.1)),
              NamedTensor(name: "bias", tensor: tensor([outputs], scale: 0.1))],
         ]
-        return try Network(architecture: architecture, weights: weights)
+        return try KerasModelFile(madeInCode: architecture, weights: weights, sourceFile: "random_h\(hidden).keras")
     }
 
     /// The units of the network's first LSTM.

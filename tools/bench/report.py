@@ -353,6 +353,37 @@ def main() -> int:
     else:
         lines.append("Not run.")
 
+    # ---------------------------------------------------------------- dynamic batching, larger model
+    modes = [("off", "off (`batch_max_size` 1, a worker per core)"),
+             ("default", "default settings (a worker per core but one, no delay)"),
+             ("delay", "a worker per core, `batch_max_delay_us` 2000")]
+    runs = {m: load(os.path.join(t, f"http_batching_{m}.json")) for m, _ in modes}
+    lines += ["", "## Dynamic batching over HTTP (larger model)", ""]
+    if any(runs.values()):
+        body_large = next(r for r in runs.values() if r).get("body_bytes")
+        lines += ["A random-weight LSTM(256) over 200 one-hot steps of 76 features and Dense(76, softmax) "
+                  f"({body_large:,} bytes of JSON per request), where compute outweighs HTTP; 64 connections, "
+                  "wrk on the same machine. Sequences per pass come from the server's `peephole_forward_batch_size`.", "",
+                  "| batching | req/s | p50 ms | p99 ms | sequences per pass | ÷ off |", "|---|---|---|---|---|---|"]
+        off = runs["off"]["results"][0]["requests_per_s"] if runs["off"] else None
+        for mode, label in modes:
+            if not runs[mode]:
+                lines.append(f"| {label} | not run | | | | |")
+                continue
+            r = runs[mode]["results"][0]
+            per_pass = "—"
+            try:
+                with open(os.path.join(t, f"batching_{mode}.txt")) as f:
+                    values = {l.rsplit(" ", 1)[0].split("{")[0].rsplit("_", 1)[1]: float(l.rsplit(" ", 1)[1]) for l in f if l.strip()}
+                if values.get("count"):
+                    per_pass = f"{values['sum'] / values['count']:.1f}"
+            except OSError:
+                pass
+            ratio = f"{r['requests_per_s'] / off:.2f}×" if off else "—"
+            lines.append(f"| {label} | {fmt(r['requests_per_s'])} | {r['p50_ms']:.1f} | {r['p99_ms']:.1f} | {per_pass} | {ratio} |")
+    else:
+        lines.append("Not run.")
+
     # ---------------------------------------------------------------- parity and notes
     lines += ["", "## Parity", ""]
     if parity:

@@ -16,6 +16,7 @@
 #   BENCH_ENGINE_BINARY=path the engine benchmark (default .build/release/peephole-bench)
 #   BENCH_VENV=path          the peers' venv (default tools/bench/.venv, created with pinned requirements.txt)
 #   BENCH_WAIT_BUILDS=600    before measuring, wait up to this many seconds for other swift-build processes
+#   BENCH_BATCHING=1         the HTTP batching comparison on a random-weight LSTM(256) over 200 steps (0: skip)
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -214,9 +215,9 @@ done
 wrk_requests() {  # raw wrk output file -> request count
     sed -n 's/^WRK_JSON .*"requests":\([0-9]*\).*/\1/p' "$1" | head -1
 }
-warm_up() {  # url label
+warm_up() {  # url label [body]
     [ "$WARMUP" -gt 0 ] 2>/dev/null || { echo 0; return; }
-    WRK_BODY="$TMP/body.json" wrk -t "$WRK_THREADS" -c 64 -d "${WARMUP}s" -s "$HERE/wrk_post.lua" "$1" \
+    WRK_BODY="${3:-$TMP/body.json}" wrk -t "$WRK_THREADS" -c 64 -d "${WARMUP}s" -s "$HERE/wrk_post.lua" "$1" \
         > "$TMP/wrk_$2_warmup.txt" 2>&1 || true
     wrk_requests "$TMP/wrk_$2_warmup.txt"
 }
@@ -290,6 +291,44 @@ if [ "$HAVE_WRK" = 1 ]; then
         stop_server "$PID"
         phase_end "the HTTP benchmark of the FastAPI peer"
     fi
+fi
+
+# ---------------------------------------------------------------- 5b. dynamic batching over HTTP, a larger model
+# An LSTM(256) over 200 steps (random weights, written by peephole-bench), where compute outweighs HTTP: the same
+# 64-connection load with batching off, with the default settings, and with a 2 ms queue delay.
+if [ "$HAVE_WRK" = 1 ] && [ "$HAVE_BENCH" = 1 ] && [ "${BENCH_BATCHING:-1}" = 1 ]; then
+    LARGE="$TMP/large.sqlite"
+    rm -f "$LARGE" "$LARGE-wal" "$LARGE-shm"
+    "$PEEPHOLE_BENCH" --write-store "$LARGE" --hidden 256
+    python3 "$HERE/http_bench.py" body --store "$LARGE" --model random_h256 --out "$TMP/body_large.json"
+    for mode in off default delay; do
+        case "$mode" in
+            off) settings=(PEEPHOLE_BATCH_MAX_SIZE=1 PEEPHOLE_BATCH_WORKERS="$NCPU") ;;
+            default) settings=() ;;
+            delay) settings=(PEEPHOLE_BATCH_WORKERS="$NCPU" PEEPHOLE_BATCH_MAX_DELAY_US=2000) ;;
+        esac
+        quiet_machine
+        phase_start
+        PORT="$(free_port)"
+        say "HTTP batching ($mode): peephole serve on the h256 model, 64 connections, ${HTTP_SECONDS}s"
+        env ${settings[@]+"${settings[@]}"} "$PEEPHOLE" serve --config config/peephole.json --store "$LARGE" \
+            --host 127.0.0.1 --port "$PORT" > "$TMP/peephole_batching_$mode.log" 2>&1 &
+        PID=$!
+        SERVER_PIDS+=("$PID")
+        if wait_ready "http://127.0.0.1:$PORT/ready" "$PID" 60; then
+            warm_up "http://127.0.0.1:$PORT/predict" "batching_$mode" "$TMP/body_large.json" > /dev/null
+            python3 "$HERE/http_bench.py" run --url "http://127.0.0.1:$PORT/predict" --body "$TMP/body_large.json" \
+                --label "batching_$mode" --connections 64 --duration "$HTTP_SECONDS" --threads "$WRK_THREADS" \
+                --timeout 30 --raw-dir "$TMP" > "$TMP/http_batching_$mode.json" \
+                || { note "the HTTP batching benchmark ($mode) failed"; rm -f "$TMP/http_batching_$mode.json"; }
+            curl -sf "http://127.0.0.1:$PORT/metrics" | grep -E '^peephole_forward_batch_size_(sum|count)' \
+                > "$TMP/batching_$mode.txt" || true
+        else
+            note "peephole serve did not become ready on the h256 model ($mode): bench/tmp/peephole_batching_$mode.log"
+        fi
+        stop_server "$PID"
+        phase_end "the HTTP batching benchmark ($mode)"
+    done
 fi
 
 # ---------------------------------------------------------------- 6. the report

@@ -39,6 +39,19 @@ public struct KerasModelFile: Sendable {
     /// Each layer's weights, in the order of `architecture.layers`.
     public var weights: [[NamedTensor]]
 
+    /// A model built in code (the benchmark's random-weight shapes), as a file of `architecture`
+    /// and `weights` would read, checked the same way: `sourceFile` names it and its digest covers
+    /// the weights.
+    public init(madeInCode architecture: KerasArchitecture, weights: [[NamedTensor]], sourceFile: String) throws {
+        var bytes = Data()
+        for tensor in weights.joined() {
+            bytes.append(Data(tensor.name.utf8))
+            tensor.tensor.data.withUnsafeBytes { bytes.append(contentsOf: $0) }
+        }
+        try self.init(sourceFile: sourceFile, sha256: TensorCoding.sha256(bytes), kerasVersion: "3", format: .keras,
+                      architecture: architecture, rawWeights: weights)
+    }
+
     /// Reads a `.keras` or `.h5` file, checking every weight against its layer's configuration.
     public static func read(path: String) throws -> KerasModelFile {
         let url = URL(fileURLWithPath: path)
