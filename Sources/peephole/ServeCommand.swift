@@ -38,7 +38,7 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "How long a queued request may wait for others to share its forward pass, in microseconds.")
     var batchMaxDelayUs: Int?
 
-    @Option(help: "The most forward passes running at once (0: one per processor core but one).")
+    @Option(help: "The most forward passes running at once (0: one per processor core).")
     var batchWorkers: Int?
 
     @Option(help: #"Per-model batching, as JSON: {"chars": {"max_size": 32, "max_delay_us": 200}}."#)

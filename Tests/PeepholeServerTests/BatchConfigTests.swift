@@ -22,11 +22,11 @@ import Testing
         }
     }
 
-    @Test func batchingDefaultsToSixtyFourSequencesNoDelayAndOneWorkerPerCoreButOne() throws {
+    @Test func batchingDefaultsToSixtyFourSequencesNoDelayAndOneWorkerPerCore() throws {
         defer { try? FileManager.default.removeItem(at: directory) }
         let config = ServerConfig()
         #expect(config.batchMaxSize == 64 && config.batchMaxDelayMicroseconds == 0 && config.batchWorkers == 0 && config.batchModels.isEmpty)
-        #expect(config.resolvedBatchWorkers == max(1, ProcessInfo.processInfo.activeProcessorCount - 1))
+        #expect(config.resolvedBatchWorkers == ProcessInfo.processInfo.activeProcessorCount)
         #expect(config.batchLimits == .init(maxSize: 64, maxDelayMicroseconds: 0))
         // An unset batch_max_size follows a smaller max_batch down; a set one is refused (below).
         let small = try ServerConfig.resolve(file: try write(#"{"max_batch": 10}"#))
@@ -56,7 +56,7 @@ import Testing
             .batchMaxSize: "1", .batchMaxDelayMicroseconds: "0", .batchWorkers: "0", .batchModels: "{}",
         ])
         #expect(fromFlags.batchMaxSize == 1 && fromFlags.batchMaxDelayMicroseconds == 0 && fromFlags.batchModels.isEmpty)
-        #expect(fromFlags.resolvedBatchWorkers == max(1, ProcessInfo.processInfo.activeProcessorCount - 1))
+        #expect(fromFlags.resolvedBatchWorkers == ProcessInfo.processInfo.activeProcessorCount)
     }
 
     @Test func outOfRangeBatchSettingsAreRefusedNamingTheSourceAndKey() throws {

@@ -8,8 +8,9 @@ import Testing
 /// every pass runs when its group fills, so no test depends on how fast requests arrive.
 @Suite struct BatchingTests {
     /// One worker that waits for `maxSize` sequences.
-    private func batcher(maxSize: Int, delay: Int = patientDelay, _ log: PassLog) -> InferenceBatcher {
-        InferenceBatcher(workers: 1, limits: .init(maxSize: maxSize, maxDelayMicroseconds: delay), compute: log.compute)
+    private func batcher(maxSize: Int, delay: Int = patientDelay, offloadFLOPs: Int = InferenceBatcher.defaultOffloadFLOPs,
+                         _ log: PassLog) -> InferenceBatcher {
+        InferenceBatcher(workers: 1, limits: .init(maxSize: maxSize, maxDelayMicroseconds: delay), offloadFLOPs: offloadFLOPs, compute: log.compute)
     }
 
     private func inputs(_ shapes: [(batch: Int, steps: Int)], _ model: LoadedModel) throws -> [Tensor] {
@@ -26,6 +27,21 @@ import Testing
         let outputs = try await runInOrder(batcher, model, inputs).map { try $0.get() }
         #expect(log.passes == [[5, 5, 6]])
         #expect(batcher.statistics == .init(requests: 4, passes: 1, sharedRequests: 4, queued: 0))
+        expectEachAsAlone(model, inputs, outputs)
+    }
+
+    /// Long passes run on NIO's thread pool instead of the calling thread; batched or not, every
+    /// request still gets what its input gives alone.
+    @Test(arguments: [1, 5])
+    func passesOnTheThreadPoolAnswerAsAlone(maxSize: Int) async throws {
+        let testStore = try TestStore([.chain])
+        defer { testStore.remove() }
+        let model = try testStore.store.load(model: "chain")
+        let log = PassLog()
+        let batcher = batcher(maxSize: maxSize, offloadFLOPs: 0, log)
+        let inputs = try inputs([(1, 5), (1, 5), (2, 5), (1, 5)], model)
+        let outputs = try await runInOrder(batcher, model, inputs).map { try $0.get() }
+        #expect(log.passes.count == (maxSize == 1 ? 4 : 1))
         expectEachAsAlone(model, inputs, outputs)
     }
 

@@ -354,9 +354,9 @@ def main() -> int:
         lines.append("Not run.")
 
     # ---------------------------------------------------------------- dynamic batching, larger model
-    modes = [("off", "off (`batch_max_size` 1, a worker per core)"),
-             ("default", "default settings (a worker per core but one, no delay)"),
-             ("delay", "a worker per core, `batch_max_delay_us` 2000")]
+    modes = [("off", "off (`batch_max_size` 1)"),
+             ("default", "on, default settings (a worker per core, no delay)"),
+             ("delay", "on, `batch_max_delay_us` 2000")]
     runs = {m: load(os.path.join(t, f"http_batching_{m}.json")) for m, _ in modes}
     lines += ["", "## Dynamic batching over HTTP (larger model)", ""]
     if any(runs.values()):

@@ -303,9 +303,9 @@ if [ "$HAVE_WRK" = 1 ] && [ "$HAVE_BENCH" = 1 ] && [ "${BENCH_BATCHING:-1}" = 1 
     python3 "$HERE/http_bench.py" body --store "$LARGE" --model random_h256 --out "$TMP/body_large.json"
     for mode in off default delay; do
         case "$mode" in
-            off) settings=(PEEPHOLE_BATCH_MAX_SIZE=1 PEEPHOLE_BATCH_WORKERS="$NCPU") ;;
+            off) settings=(PEEPHOLE_BATCH_MAX_SIZE=1) ;;
             default) settings=() ;;
-            delay) settings=(PEEPHOLE_BATCH_WORKERS="$NCPU" PEEPHOLE_BATCH_MAX_DELAY_US=2000) ;;
+            delay) settings=(PEEPHOLE_BATCH_MAX_DELAY_US=2000) ;;
         esac
         quiet_machine
         phase_start

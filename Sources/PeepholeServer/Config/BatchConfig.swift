@@ -20,18 +20,12 @@ extension ServerConfig {
     /// The accepted `batch_max_delay_us` (and `max_delay_us`): up to one second.
     static let batchDelayRange = 0...1_000_000
 
-    /// The forward passes that may run at once: `batchWorkers`, or when it is 0 one per core
-    /// but one. A pass runs on the event loop thread that read its request, so with a pass
-    /// allowed on every core no thread is left to read requests while passes run, and none ever
-    /// queues to be batched; keeping one core for reading lets requests that arrive under load
-    /// queue and share a pass. That is what pays when compute dominates: one core runs an h256
-    /// LSTM at 612 sequences/s one at a time but 1,849/s eight at a time (bench/results.md).
+    /// The forward passes that may run at once: `batchWorkers`, or one per core when it is 0.
+    /// Long passes leave the event loops (`InferenceBatcher.defaultOffloadFLOPs`), which go on
+    /// reading the requests that then queue for the next pass; short ones cost less than HTTP.
     public var resolvedBatchWorkers: Int {
-        batchWorkers > 0 ? batchWorkers : Self.defaultBatchWorkers
+        batchWorkers > 0 ? batchWorkers : max(1, ProcessInfo.processInfo.activeProcessorCount)
     }
-
-    /// One worker per core but one, at least one.
-    static var defaultBatchWorkers: Int { max(1, ProcessInfo.processInfo.activeProcessorCount - 1) }
 
     /// The batching limits of every model without an override.
     var batchLimits: InferenceBatcher.Limits {

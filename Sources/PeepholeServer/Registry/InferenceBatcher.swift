@@ -1,4 +1,5 @@
 import Foundation
+import NIOPosix
 import PeepholeCore
 
 /// Runs inference requests for the same model version together as one forward pass, so that
@@ -15,8 +16,9 @@ import PeepholeCore
 /// each request its rows of the output. With `maxDelayMicroseconds` > 0, a worker with fewer than
 /// `maxSize` sequences waits until the group fills or its oldest request has waited that long.
 ///
-/// A pass runs synchronously in the task that took it, so it holds a thread of the cooperative
-/// pool for one pass and no longer. When the request that ran a pass returns while others queue,
+/// A short pass runs synchronously in the task that took it (on the event loop that read the
+/// request, under `peephole serve`); a long one (`offloadFLOPs`) runs on NIO's thread pool while
+/// the task waits, so the event loops keep reading the requests that will share the next pass. When the request that ran a pass returns while others queue,
 /// a new task takes over its worker. Every queued request is one the server has in flight, and
 /// graceful shutdown waits for those, so the batcher needs no service of its own.
 final class InferenceBatcher: @unchecked Sendable {
@@ -57,6 +59,8 @@ final class InferenceBatcher: @unchecked Sendable {
     private let modelLimits: [String: Limits]
     private let metrics: ServerMetrics?
     private let compute: Compute
+    /// Passes of at least this many floating-point operations (estimated) leave the event loop.
+    private let offloadFLOPs: Int
     private let lock = NSLock()
     private var queue: BatchQueue
     private var counters = Statistics()
@@ -64,13 +68,24 @@ final class InferenceBatcher: @unchecked Sendable {
     /// A batcher with `workers` workers, `limits` for every model but those in `modelLimits`;
     /// passes are recorded in `metrics`.
     init(workers: Int, limits: Limits, modelLimits: [String: Limits] = [:], metrics: ServerMetrics? = nil,
-         compute: @escaping Compute = InferenceBatcher.forward) {
+         offloadFLOPs: Int = InferenceBatcher.defaultOffloadFLOPs, compute: @escaping Compute = InferenceBatcher.forward) {
         precondition(workers > 0 && limits.maxSize > 0, "a batcher needs a worker and room for a sequence")
         self.queue = BatchQueue(workers: workers)
         self.limits = limits
         self.modelLimits = modelLimits
         self.metrics = metrics
         self.compute = compute
+        self.offloadFLOPs = offloadFLOPs
+    }
+
+    /// 20 MFLOP: about 0.1–0.2 ms on one core here. The demo model's sequence (3.3 MFLOP) stays
+    /// on the event loop; an LSTM(256) over 200 steps (144 MFLOP) leaves it.
+    static let defaultOffloadFLOPs = 20_000_000
+
+    /// Two operations per parameter per step per sequence: what an LSTM's products cost.
+    static func estimatedFLOPs(_ model: LoadedModel, _ input: Tensor) -> Int {
+        let steps = input.shape.count > 1 ? input.shape[1] : 1
+        return 2 * model.info.parameterCount * steps * input.shape[0]
     }
 
     /// The limits `model` runs under.
@@ -91,7 +106,7 @@ final class InferenceBatcher: @unchecked Sendable {
         let limits = limits(for: model.info.model)
         guard limits.maxSize > 1 else {
             lock.withLock { counters.requests += 1 }
-            return try runPass(model, pass, [input])[0]
+            return try await runPass(model, pass, [input])[0]
         }
         let key = BatchQueue.Key(model: model.info.model, version: model.info.version, pass: pass, item: Array(input.shape.dropFirst()))
         let arrival = lock.withLock {
@@ -101,12 +116,12 @@ final class InferenceBatcher: @unchecked Sendable {
         switch arrival {
         case .runNow:
             defer { handOff() }
-            return try runPass(model, pass, [input])[0]
+            return try await runPass(model, pass, [input])[0]
         case let .lead(own):
             defer { handOff() }
             await waitToFill(key, limits)
             // A leader heads the group it claimed, and only its claimer takes a group.
-            return try runBatch(model, pass, take(key, limits), own: own)!
+            return try await runBatch(model, pass, take(key, limits), own: own)!
         case let .follow(waiting, wake):
             wake?.resume()
             return try await wait(for: waiting)
@@ -122,9 +137,14 @@ final class InferenceBatcher: @unchecked Sendable {
     }
 
     /// Runs a pass over `batch` and resolves every request in it but `own`, whose rows it returns.
-    private func runBatch(_ model: LoadedModel, _ pass: Pass, _ batch: [BatchQueue.Waiting], own: BatchQueue.Waiting?) throws -> Tensor? {
+    private func runBatch(_ model: LoadedModel, _ pass: Pass, _ batch: [BatchQueue.Waiting], own: BatchQueue.Waiting?) async throws -> Tensor? {
         guard !batch.isEmpty else { return nil }
-        let outcome = Result { try runPass(model, pass, batch.map(\.input)) }
+        let outcome: Result<[Tensor], any Error>
+        do {
+            outcome = .success(try await runPass(model, pass, batch.map(\.input)))
+        } catch {
+            outcome = .failure(error)
+        }
         var resumes: [(CheckedContinuation<Tensor, any Error>, Result<Tensor, any Error>)] = []
         var mine: Result<Tensor, any Error>?
         lock.withLock {
@@ -145,14 +165,20 @@ final class InferenceBatcher: @unchecked Sendable {
     }
 
     /// One forward pass over `inputs` stacked along the batch axis, cut back into their outputs.
-    private func runPass(_ model: LoadedModel, _ pass: Pass, _ inputs: [Tensor]) throws -> [Tensor] {
+    /// A pass of at least `offloadFLOPs` runs on NIO's thread pool: the event loop that took it
+    /// goes on reading requests (which then queue for the next pass) instead of stalling its
+    /// connections for the pass; shorter ones run where they are, without a thread hop.
+    private func runPass(_ model: LoadedModel, _ pass: Pass, _ inputs: [Tensor]) async throws -> [Tensor] {
         let input = inputs.count == 1 ? inputs[0] : Tensor(stacking: inputs)
         lock.withLock {
             counters.passes += 1
             if inputs.count > 1 { counters.sharedRequests += inputs.count }
         }
         metrics?.recordForwardPass(model: model.info.model, sequences: input.shape[0], requests: inputs.count)
-        let output = try compute(model, pass, input)
+        let compute = self.compute
+        let output = Self.estimatedFLOPs(model, input) >= offloadFLOPs
+            ? try await NIOThreadPool.singleton.runIfActive { try compute(model, pass, input) }
+            : try compute(model, pass, input)
         return inputs.count == 1 ? [output] : output.split(batches: inputs.map { $0.shape[0] })
     }
 
@@ -215,7 +241,7 @@ final class InferenceBatcher: @unchecked Sendable {
             let limits = limits(for: key.model)
             await waitToFill(key, limits)
             // Its requests have their results (or error) already.
-            _ = try? runBatch(model, key.pass, take(key, limits), own: nil)
+            _ = try? await runBatch(model, key.pass, take(key, limits), own: nil)
         }
     }
 }
