@@ -78,9 +78,11 @@ final class InferenceBatcher: @unchecked Sendable {
         self.offloadFLOPs = offloadFLOPs
     }
 
-    /// 20 MFLOP: about 0.1–0.2 ms on one core here. The demo model's sequence (3.3 MFLOP) stays
-    /// on the event loop; an LSTM(256) over 200 steps (144 MFLOP) leaves it.
-    static let defaultOffloadFLOPs = 20_000_000
+    /// 100 MFLOP: about 0.4–1 ms on one core here, the longest an event loop's connections wait.
+    /// Passes of up to 30 sequences of the demo model (3.3 MFLOP each) stay on the event loop,
+    /// where a thread hop would cost more than they do (64 connections: 24.5k req/s against about
+    /// 21k with a 20 MFLOP bound); one sequence of an LSTM(256) over 200 steps (144 MFLOP) leaves it.
+    static let defaultOffloadFLOPs = 100_000_000
 
     /// Two operations per parameter per step per sequence: what an LSTM's products cost.
     static func estimatedFLOPs(_ model: LoadedModel, _ input: Tensor) -> Int {
