@@ -47,18 +47,29 @@ import Testing
         #expect(got == expected, "largest difference \(String(describing: largestDifference(got, expected)))", sourceLocation: sourceLocation)
     }
 
+    /// Expects every answer to be 200 with the body of the same request sent alone.
+    static func expectAnswersAsAlone(_ answers: some Sequence<(HTTPResponse.Status, String)>, _ expected: [String],
+                                     sourceLocation: SourceLocation = #_sourceLocation) {
+        for (answer, expected) in zip(answers, expected) {
+            #expect(answer.0 == .ok, sourceLocation: sourceLocation)
+            expectSame(answer.1, expected, sourceLocation: sourceLocation)
+        }
+    }
+
+    /// Expects the server's metrics to count `passes` forward passes of `sequences` sequences in all.
+    static func expectPasses(_ metrics: String, model: String, passes: Int, sequences: Int, sourceLocation: SourceLocation = #_sourceLocation) {
+        #expect(metrics.contains("peephole_forward_batch_size_count{model=\"\(model)\"} \(passes)"), "\(metrics)", sourceLocation: sourceLocation)
+        #expect(metrics.contains("peephole_forward_batch_size_sum{model=\"\(model)\"} \(sequences)"), sourceLocation: sourceLocation)
+    }
+
     @Test func predictionsSentTogetherShareOnePassAndAnswerAsAlone() async throws {
         let bodies = [#"{"text": ["abcdef"], "top_k": 3}"#, #"{"text": ["ghijab", "jihgfe"]}"#, #"{"text": ["cdefgh"]}"#, #"{"text": ["aaaaaa"], "top_k": 1}"#]
         let expected = try Self.alone(.onehot, bodies)
         try await withServer(models: [.onehot], config: Self.config(maxSize: 5)) { client in
             let answers = try await Self.postTogether(client, bodies.map { ("/predict", $0) })
-            for (answer, expected) in zip(answers, expected) {
-                #expect(answer.0 == .ok)
-                Self.expectSame(answer.1, expected)
-            }
+            Self.expectAnswersAsAlone(answers, expected)
             let metrics = try await client.get("/metrics").text
-            #expect(metrics.contains(#"peephole_forward_batch_size_count{model="onehot"} 1"#), "\(metrics)")
-            #expect(metrics.contains(#"peephole_forward_batch_size_sum{model="onehot"} 5"#))
+            Self.expectPasses(metrics, model: "onehot", passes: 1, sequences: 5)
             #expect(metrics.contains(#"peephole_forward_shared_requests_total{model="onehot"} 4"#))
             #expect(metrics.contains(#"peephole_inference_batch_size_count{model="onehot"} 4"#), "each request is still counted")
         }
@@ -70,13 +81,9 @@ import Testing
         let expected = try Self.alone(.chain, bodies)
         try await withServer(models: [.chain], config: Self.config(maxSize: 2, model: .chain)) { client in
             let answers = try await Self.postTogether(client, bodies.map { ("/models/chain/predict", $0) })
-            for (answer, expected) in zip(answers, expected) {
-                #expect(answer.0 == .ok)
-                Self.expectSame(answer.1, expected)
-            }
+            Self.expectAnswersAsAlone(answers, expected)
             let metrics = try await client.get("/metrics").text
-            #expect(metrics.contains(#"peephole_forward_batch_size_count{model="chain"} 2"#), "\(metrics)")
-            #expect(metrics.contains(#"peephole_forward_batch_size_sum{model="chain"} 4"#))
+            Self.expectPasses(metrics, model: "chain", passes: 2, sequences: 4)
         }
     }
 
@@ -88,13 +95,9 @@ import Testing
             let answers = try await Self.postTogether(client, ([bad] + good).map { ("/predict", $0) })
             #expect(answers[0].0 == .badRequest)
             #expect(answers[0].1.contains(#""code":"invalid_input""#) && answers[0].1.contains("top_k"))
-            for (answer, expected) in zip(answers.dropFirst(), expected) {
-                #expect(answer.0 == .ok)
-                Self.expectSame(answer.1, expected)
-            }
+            Self.expectAnswersAsAlone(answers.dropFirst(), expected)
             let metrics = try await client.get("/metrics").text
-            #expect(metrics.contains(#"peephole_forward_batch_size_count{model="onehot"} 1"#), "\(metrics)")
-            #expect(metrics.contains(#"peephole_forward_batch_size_sum{model="onehot"} 3"#))
+            Self.expectPasses(metrics, model: "onehot", passes: 1, sequences: 3)
         }
     }
 
@@ -111,14 +114,10 @@ import Testing
         }
         try await withServer(models: [.embed], config: Self.config(maxSize: 3, model: .embed)) { client in
             let answers = try await Self.postTogether(client, (plain + [withStates]).map { (uri, $0) })
-            for (answer, expected) in zip(answers, expected) {
-                #expect(answer.0 == .ok)
-                Self.expectSame(answer.1, expected)
-            }
+            Self.expectAnswersAsAlone(answers, expected)
             #expect(answers[3].1.contains(#""states":"#))
             let metrics = try await client.get("/metrics").text
-            #expect(metrics.contains(#"peephole_forward_batch_size_count{model="embed"} 1"#), "\(metrics)")
-            #expect(metrics.contains(#"peephole_forward_batch_size_sum{model="embed"} 3"#))
+            Self.expectPasses(metrics, model: "embed", passes: 1, sequences: 3)
             #expect(metrics.contains(#"peephole_inference_duration_seconds_count{model="embed",endpoint="layer_output"} 4"#))
         }
     }
