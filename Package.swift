@@ -1,10 +1,11 @@
 // swift-tools-version:6.0
 import PackageDescription
 
-/// The compute core is compiled for AVX2 and FMA on x86-64 (Haswell, 2013, and later): its
-/// vectorised activations run twice as wide and fused there, which took the demo model from
-/// 41 to 32 µs per sequence and 31k to 43k sequences/s at batch 64 (peephole-bench, one
-/// thread). Other architectures build for their defaults.
+/// The compute core's Swift is compiled for AVX2 and FMA on x86-64 (Haswell, 2013, and later):
+/// its vectorised activations (those the C kernels do not fuse) run twice as wide and fused
+/// there, which took the demo model from 41 to 32 µs per sequence before the C kernels existed
+/// (peephole-bench, one thread). The C kernels pick AVX-512, AVX2 or scalar code at run time.
+/// Other architectures build for their defaults.
 #if arch(x86_64)
 let computeSettings: [SwiftSetting] = [.unsafeFlags(["-target-cpu", "haswell"])]
 #else
