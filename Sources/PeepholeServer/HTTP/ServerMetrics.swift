@@ -1,3 +1,4 @@
+import Foundation
 import Hummingbird
 import PeepholeCore
 import Prometheus
@@ -5,9 +6,13 @@ import Prometheus
 /// The server's Prometheus metrics, in a registry of its own (no global state, so tests
 /// running several servers in parallel do not share counters). Labels carry route templates
 /// (`/models/{model}/predict`) and model names, never raw paths.
-public final class ServerMetrics: Sendable {
+public final class ServerMetrics: @unchecked Sendable {
     /// The registry `/metrics` renders.
     let registry = PrometheusCollectorRegistry()
+    /// Metric handles by name and label values, under `lock`: the registry checks names and help
+    /// texts on every `make…` call, about 4% of the server's CPU when done for every request.
+    private var handles: [String: AnyObject] = [:]
+    private let lock = NSLock()
 
     private static let latencyBuckets: [Duration] = [
         .milliseconds(1), .milliseconds(5), .milliseconds(10), .milliseconds(25), .milliseconds(50), .milliseconds(100),
@@ -21,11 +26,13 @@ public final class ServerMetrics: Sendable {
     /// Counts one answered request and records its latency.
     func recordRequest(route: String, method: String, status: Int, duration: Duration) {
         let labels = [("route", route), ("method", method), ("status", String(status))]
-        registry.makeCounter(descriptor: Self.name("http_requests", unit: "total", help: "HTTP requests answered, by route template, method and status."), labels: labels)
-            .increment()
-        registry.makeDurationHistogram(descriptor: Self.name("http_request_duration", unit: "seconds", help: "HTTP request latency, by route template, method and status."),
-                                       labels: labels, buckets: Self.latencyBuckets)
-            .record(duration)
+        handle("http_requests", labels) {
+            registry.makeCounter(descriptor: Self.name("http_requests", unit: "total", help: "HTTP requests answered, by route template, method and status."), labels: labels)
+        }.increment()
+        handle("http_request_duration", labels) {
+            registry.makeDurationHistogram(descriptor: Self.name("http_request_duration", unit: "seconds", help: "HTTP request latency, by route template, method and status."),
+                                           labels: labels, buckets: Self.latencyBuckets)
+        }.record(duration)
     }
 
     /// Runs one inference request (queueing and forward pass), recording its latency and batch
@@ -34,24 +41,40 @@ public final class ServerMetrics: Sendable {
         let clock = ContinuousClock()
         let start = clock.now
         let result = try await body()
-        registry.makeDurationHistogram(descriptor: Self.name("inference_duration", unit: "seconds", help: "Inference request latency (queueing and forward pass), by model and endpoint."),
-                                       labels: [("model", model.info.model), ("endpoint", endpoint)], buckets: Self.latencyBuckets)
-            .record(clock.now - start)
-        registry.makeValueHistogram(descriptor: Self.name("inference_batch_size", unit: "", help: "Sequences per inference request, by model."),
-                                    labels: [("model", model.info.model)], buckets: Self.batchBuckets)
-            .record(Double(batch))
+        let labels = [("model", model.info.model), ("endpoint", endpoint)]
+        handle("inference_duration", labels) {
+            registry.makeDurationHistogram(descriptor: Self.name("inference_duration", unit: "seconds", help: "Inference request latency (queueing and forward pass), by model and endpoint."),
+                                           labels: labels, buckets: Self.latencyBuckets)
+        }.record(clock.now - start)
+        handle("inference_batch_size", [("model", model.info.model)]) {
+            registry.makeValueHistogram(descriptor: Self.name("inference_batch_size", unit: "", help: "Sequences per inference request, by model."),
+                                        labels: [("model", model.info.model)], buckets: Self.batchBuckets)
+        }.record(Double(batch))
         return result
     }
 
     /// Records one forward pass of the batcher: its sequences, and the requests that shared it.
     func recordForwardPass(model: String, sequences: Int, requests: Int) {
-        registry.makeValueHistogram(descriptor: Self.name("forward_batch_size", unit: "", help: "Sequences per batched forward pass (one or more requests), by model."),
-                                    labels: [("model", model)], buckets: Self.batchBuckets)
-            .record(Double(sequences))
+        handle("forward_batch_size", [("model", model)]) {
+            registry.makeValueHistogram(descriptor: Self.name("forward_batch_size", unit: "", help: "Sequences per batched forward pass (one or more requests), by model."),
+                                        labels: [("model", model)], buckets: Self.batchBuckets)
+        }.record(Double(sequences))
         guard requests > 1 else { return }
-        registry.makeCounter(descriptor: Self.name("forward_shared_requests", unit: "total", help: "Requests that shared a forward pass with other requests, by model."),
-                             labels: [("model", model)])
-            .increment(by: Int64(requests))
+        handle("forward_shared_requests", [("model", model)]) {
+            registry.makeCounter(descriptor: Self.name("forward_shared_requests", unit: "total", help: "Requests that shared a forward pass with other requests, by model."),
+                                 labels: [("model", model)])
+        }.increment(by: Int64(requests))
+    }
+
+    /// The handle of metric `name` with `labels`, made by `make` the first time.
+    private func handle<Metric: AnyObject>(_ name: String, _ labels: [(String, String)], _ make: () -> Metric) -> Metric {
+        let key = ([name] + labels.map(\.1)).joined(separator: "\u{1}")
+        return lock.withLock {
+            if let metric = handles[key] as? Metric { return metric }
+            let metric = make()
+            handles[key] = metric
+            return metric
+        }
     }
 
     /// The Prometheus text exposition of every metric.
