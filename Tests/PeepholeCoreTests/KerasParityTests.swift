@@ -92,20 +92,15 @@ struct ParityCase: CustomTestStringConvertible, Sendable {
     /// does inside the batch: what lets the server batch requests together.
     private func expectRowsIndependentOfBatch(_ network: Network, _ input: Tensor, _ batched: ForwardResult) {
         let everyLayer = Set(network.layers.indices)
-        let batch = input.shape[0]
-        for row in 0..<batch {
-            let alone = network.run(Self.row(row, of: input), capture: everyLayer, states: everyLayer)
-            #expect(alone.output.data.map(\.bitPattern) == Self.row(row, of: batched.output).data.map(\.bitPattern), "row \(row) output")
+        let ones = [Int](repeating: 1, count: input.shape[0])
+        let outputs = batched.output.split(batches: ones)
+        let layerOutputs = batched.layerOutputs.mapValues { $0.split(batches: ones) }
+        for (row, sequence) in input.split(batches: ones).enumerated() {
+            let alone = network.run(sequence, capture: everyLayer, states: everyLayer)
+            #expect(alone.output.data.map(\.bitPattern) == outputs[row].data.map(\.bitPattern), "row \(row) output")
             for index in everyLayer {
-                let together = Self.row(row, of: batched.layerOutputs[index]!)
-                #expect(alone.layerOutputs[index]!.data.map(\.bitPattern) == together.data.map(\.bitPattern), "row \(row) layer \(index)")
+                #expect(alone.layerOutputs[index]!.data.map(\.bitPattern) == layerOutputs[index]![row].data.map(\.bitPattern), "row \(row) layer \(index)")
             }
         }
-    }
-
-    /// Row `row` of `tensor` along its first axis, as a batch of one.
-    private static func row(_ row: Int, of tensor: Tensor) -> Tensor {
-        let width = tensor.data.count / tensor.shape[0]
-        return Tensor(shape: [1] + tensor.shape.dropFirst(), data: Array(tensor.data[(row * width)..<((row + 1) * width)]))
     }
 }

@@ -33,8 +33,7 @@ struct NumericArrayReader {
 
     private mutating func skipWhitespace() {
         while position < bytes.count {
-            let byte = bytes[position]
-            guard byte == 0x20 || byte == 0x0A || byte == 0x0D || byte == 0x09 else { return }
+            guard bytes[position].isJSONWhitespace else { return }
             position += 1
         }
     }
@@ -157,9 +156,7 @@ struct NumericArrayReader {
         var end = position + 1
         if bytes[end] == UInt8(ascii: "."), end + 2 < bytes.count, bytes[end + 1] == UInt8(ascii: "0") { end += 2 }
         let next = bytes[end]
-        guard next == UInt8(ascii: ",") || next == UInt8(ascii: "]") || next == 0x20 || next == 0x0A || next == 0x0D || next == 0x09 else {
-            return nil
-        }
+        guard next == UInt8(ascii: ",") || next == UInt8(ascii: "]") || next.isJSONWhitespace else { return nil }
         position = end
         return Float(digit)
     }

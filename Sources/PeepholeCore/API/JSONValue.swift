@@ -68,8 +68,7 @@ private struct JSONParser {
 
     private mutating func skipWhitespace() {
         while position < bytes.count {
-            let byte = bytes[position]
-            guard byte == 0x20 || byte == 0x0A || byte == 0x0D || byte == 0x09 else { return }
+            guard bytes[position].isJSONWhitespace else { return }
             position += 1
         }
     }
@@ -249,4 +248,9 @@ private struct JSONParser {
         position += 4
         return code
     }
+}
+
+extension UInt8 {
+    /// Space, line feed, carriage return or tab: the whitespace JSON allows between tokens.
+    var isJSONWhitespace: Bool { self == 0x20 || self == 0x0A || self == 0x0D || self == 0x09 }
 }
