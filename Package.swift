@@ -67,11 +67,18 @@ let package = Package(
             ],
             swiftSettings: computeSettings
         ),
-        // The HTTP service: maps routes to core calls.
+        // The wire formats: each protocol's request and response bodies and its translation to
+        // core calls, shared by the server and the CLI.
+        .target(
+            name: "PeepholeProtocols",
+            dependencies: ["PeepholeCore"]
+        ),
+        // The HTTP service: maps routes to protocol calls.
         .target(
             name: "PeepholeServer",
             dependencies: [
                 "PeepholeCore",
+                "PeepholeProtocols",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
@@ -90,6 +97,7 @@ let package = Package(
             name: "peephole",
             dependencies: [
                 "PeepholeCore",
+                "PeepholeProtocols",
                 "PeepholeServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -100,6 +108,7 @@ let package = Package(
             name: "peephole-bench",
             dependencies: [
                 "PeepholeCore",
+                "PeepholeProtocols",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -108,9 +117,14 @@ let package = Package(
             dependencies: ["PeepholeCore"]
         ),
         .testTarget(
+            name: "PeepholeProtocolsTests",
+            dependencies: ["PeepholeProtocols", "PeepholeCore"]
+        ),
+        .testTarget(
             name: "PeepholeServerTests",
             dependencies: [
                 "PeepholeServer",
+                "PeepholeProtocols",
                 "PeepholeCore",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),

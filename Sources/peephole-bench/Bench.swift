@@ -1,13 +1,14 @@
 import ArgumentParser
 import Foundation
 import PeepholeCore
+import PeepholeProtocols
 
 /// `peephole-bench`: the in-process engine benchmark of `make bench`. Prints one JSON object:
 /// batch-1 latency percentiles and throughput at batch 1, 8 and 64, for the demo model and for
 /// larger random-weight shapes, with 1 and 2 worker threads; with `--kernels`, the matrix kernel
 /// next to OpenBLAS (at one thread).
 @main
-struct Bench: ParsableCommand {
+struct Bench: AsyncParsableCommand {
     @Option(help: "The model store holding the demo model.")
     var store = "models/peephole.sqlite"
 
@@ -32,7 +33,7 @@ struct Bench: ParsableCommand {
     @Option(help: "The hidden units of the model --write-store writes.")
     var hidden = 256
 
-    func run() throws {
+    func run() async throws {
         if let writeStore {
             let file = try Synthetic.modelFile(hidden: hidden, features: 76, outputs: 76, steps: 200)
             try ModelStore(path: writeStore).importModel(file, name: "random_h\(hidden)")
@@ -75,7 +76,7 @@ struct Bench: ParsableCommand {
         }
         var document: [String: Any] = ["engine": "peephole", "results": results]
         if kernels { document["kernels"] = compareKernels() }
-        document["json"] = try measureJSON(loaded)
+        document["json"] = try await measureJSON(loaded)
         let json = try JSONSerialization.data(withJSONObject: document, options: [.sortedKeys])
         FileHandle.standardOutput.write(json + Data("\n".utf8))
     }
@@ -83,23 +84,28 @@ struct Bench: ParsableCommand {
     /// The JSON path of one `/predict` request as `make bench` sends it (one one-hot sequence,
     /// numbers written `0.0`/`1.0` as Python's json does): decoding the body alone, and the whole
     /// body-to-body call (decode, forward pass, encode); p50 in microseconds.
-    private func measureJSON(_ model: LoadedModel) throws -> [String: Any] {
+    private func measureJSON(_ model: LoadedModel) async throws -> [String: Any] {
         let steps = model.network.inputShape[0] ?? 40, features = (model.network.inputShape.last ?? 76) ?? 76
         let rows = (0..<steps).map { step in "[" + (0..<features).map { $0 == (step * 7) % features ? "1.0" : "0.0" }.joined(separator: ", ") + "]" }
         let body = Array(("{\"inputs\": [[" + rows.joined(separator: ", ") + "]]}").utf8)
-        func p50(_ body: () throws -> Void) rethrows -> Double {
+        func p50(_ body: () async throws -> Void) async rethrows -> Double {
             let clock = ContinuousClock()
             var times: [Double] = []
             for _ in 0..<2000 {
                 let start = clock.now
-                try body()
+                try await body()
                 let elapsed = clock.now - start
                 times.append(Double(elapsed.components.attoseconds) / 1e12 + Double(elapsed.components.seconds) * 1e6)
             }
             return times.sorted()[times.count / 2]
         }
-        let decode = try p50 { _ = try InferenceRequest.decode(body, for: model, endpoint: .predict, limits: RequestLimits()) }
-        let whole = try p50 { _ = try Inference.predict(model, try InferenceRequest.decode(body, for: model, endpoint: .predict, limits: RequestLimits())) }
+        let api = PeepholeAPI(limits: RequestLimits(), runner: DirectRunner())
+        let decode = try await p50 {
+            _ = try PeepholeJSON.decode(PredictRequest.self, from: body, limits: api.limits).input.tensor(for: model, limits: api.limits)
+        }
+        let whole = try await p50 {
+            _ = try PeepholeJSON.encode(try await api.predict(try PeepholeJSON.decode(PredictRequest.self, from: body, limits: api.limits), model: model))
+        }
         FileHandle.standardError.write(Data("json: decode \(decode) us, body to body \(whole) us (\(body.count) bytes)\n".utf8))
         return ["body_bytes": body.count, "decode_us_p50": decode, "predict_body_to_body_us_p50": whole]
     }

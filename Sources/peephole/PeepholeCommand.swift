@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import PeepholeCore
+import PeepholeProtocols
 
 /// `peephole`: import Keras models into a store, list them, run them, serve them.
 @main
@@ -76,7 +77,7 @@ struct ModelsCommand: ParsableCommand {
     }
 }
 
-struct PredictCommand: ParsableCommand {
+struct PredictCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "predict", abstract: "Run a stored model on a JSON request and print the JSON response.")
 
@@ -97,8 +98,10 @@ struct PredictCommand: ParsableCommand {
     @Flag(help: "With --layer on an LSTM layer: also return its final hidden and cell states.")
     var states = false
 
-    func run() throws {
-        try reportingErrors {
+    /// The same path as `POST /predict` and `POST /layers/{layer}/output`: decode, check against
+    /// the model, run (here directly), encode.
+    func run() async throws {
+        do {
             let store = try ModelStore(path: options.store, access: .readOnly)
             let loaded = try store.load(model: try store.defaultModel(configured: model), version: version)
             let body: Data
@@ -107,16 +110,20 @@ struct PredictCommand: ParsableCommand {
             } catch {
                 throw PeepholeError.unreadableFile(path: input, reason: "cannot read the request file")
             }
+            let api = PeepholeAPI(limits: RequestLimits(), runner: DirectRunner())
             let bytes: [UInt8]
             if let layer {
-                var request = try InferenceRequest.decode(body, for: loaded, endpoint: .layerOutput, limits: RequestLimits())
-                request.states = request.states || states
-                bytes = try Inference.layerOutput(loaded, layer: layer, request)
+                var request = try PeepholeJSON.decode(LayerOutputRequest.self, from: body, limits: api.limits)
+                if states { request.askForStates() }
+                bytes = try PeepholeJSON.encode(try await api.layerOutput(request, layer: layer, model: loaded))
             } else {
                 guard !states else { throw PeepholeError.invalidInput(field: "--states", message: "needs --layer naming an LSTM layer") }
-                bytes = try Inference.predict(loaded, try InferenceRequest.decode(body, for: loaded, endpoint: .predict, limits: RequestLimits()))
+                bytes = try PeepholeJSON.encode(try await api.predict(try PeepholeJSON.decode(PredictRequest.self, from: body, limits: api.limits), model: loaded))
             }
             FileHandle.standardOutput.write(Data(bytes + [UInt8(ascii: "\n")]))
+        } catch let error as PeepholeError {
+            FileHandle.standardError.write(Data("peephole: \(error.description)\n".utf8))
+            throw ExitCode(1)
         }
     }
 }

@@ -23,8 +23,7 @@ import Testing
         #expect(committed.info.layers == imported.info.layers)
 
         // The recorded texts, encoded with the stored vocabulary, are the recorded inputs.
-        let texts = (expected["text"] as! [String]).map { JSONValue.string($0) }
-        let input = try TextEncoding.encode(.array(texts), model: committed)
+        let input = try committed.encode(texts: expected["text"] as! [String])
         #expect(input == NumericArray(expected["inputs"]!).tensor)
 
         let fromCommitted = committed.network.run(input, capture: [0], states: [0])

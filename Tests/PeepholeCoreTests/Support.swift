@@ -2,9 +2,8 @@ import Foundation
 @testable import PeepholeCore
 
 /// Tolerances of the parity tests, stated once. Keras computes in float32 with TensorFlow's
-/// kernels; we compute in float32 with OpenBLAS, so sums are ordered differently:
-/// layer outputs agree within 1e-5 absolute, states (unbounded cell values) within
-/// 2e-5 + 1e-4·|value|.
+/// kernels and we with ours, so sums are ordered differently: layer outputs agree within 1e-5
+/// absolute, states (unbounded cell values) within 2e-5 + 1e-4·|value|.
 enum Tolerance {
     static let output: Float = 1e-5
     static func state(_ expected: Float) -> Float { 2e-5 + 1e-4 * abs(expected) }

@@ -34,12 +34,14 @@ import Testing
         }
     }
 
-    /// What `Inference.predict` answers for `body`, computed alone on a store of its own.
-    static func alone(_ fixture: FixtureModel, _ bodies: [String]) throws -> [String] {
+    /// What `/predict` answers for `body`, computed alone on a store of its own.
+    static func alone(_ fixture: FixtureModel, _ bodies: [String]) async throws -> [String] {
         let reference = try TestStore([fixture])
         defer { reference.remove() }
         let model = try reference.store.load(model: fixture.name)
-        return try bodies.map { String(decoding: try Inference.predict(model, try decodedPredict($0, model)), as: UTF8.self) }
+        var answers: [String] = []
+        for body in bodies { answers.append(try await answerAlone(body, model)) }
+        return answers
     }
 
     /// Expects `got` byte-identical to `expected`, naming the largest numeric difference if not.
@@ -64,7 +66,7 @@ import Testing
 
     @Test func predictionsSentTogetherShareOnePassAndAnswerAsAlone() async throws {
         let bodies = [#"{"text": ["abcdef"], "top_k": 3}"#, #"{"text": ["ghijab", "jihgfe"]}"#, #"{"text": ["cdefgh"]}"#, #"{"text": ["aaaaaa"], "top_k": 1}"#]
-        let expected = try Self.alone(.onehot, bodies)
+        let expected = try await Self.alone(.onehot, bodies)
         try await withServer(models: [.onehot], config: Self.config(maxSize: 5)) { client in
             let answers = try await Self.postTogether(client, bodies.map { ("/predict", $0) })
             Self.expectAnswersAsAlone(answers, expected)
@@ -78,7 +80,7 @@ import Testing
     @Test func requestsOfOtherStepCountsRunInPassesOfTheirOwnAndAnswerAsAlone() async throws {
         let bodies = [chainInputs(batch: 1, steps: 4, seed: 1), chainInputs(batch: 1, steps: 9, seed: 2),
                       chainInputs(batch: 1, steps: 4, seed: 3), chainInputs(batch: 1, steps: 9, seed: 4)]
-        let expected = try Self.alone(.chain, bodies)
+        let expected = try await Self.alone(.chain, bodies)
         try await withServer(models: [.chain], config: Self.config(maxSize: 2, model: .chain)) { client in
             let answers = try await Self.postTogether(client, bodies.map { ("/models/chain/predict", $0) })
             Self.expectAnswersAsAlone(answers, expected)
@@ -89,7 +91,7 @@ import Testing
 
     @Test func aBadTopKIsRefusedBeforeItJoinsAPassAndTheOthersAreAnswered() async throws {
         let good = [#"{"text": ["abcdef"], "top_k": 2}"#, #"{"text": ["bcdefg"], "top_k": 2}"#, #"{"text": ["cdefgh"], "top_k": 2}"#]
-        let expected = try Self.alone(.onehot, good)
+        let expected = try await Self.alone(.onehot, good)
         try await withServer(models: [.onehot], config: Self.config(maxSize: 3)) { client in
             let bad = #"{"text": ["defghi"], "top_k": 11}"#
             let answers = try await Self.postTogether(client, ([bad] + good).map { ("/predict", $0) })
@@ -108,10 +110,9 @@ import Testing
         let reference = try TestStore([.embed])
         defer { reference.remove() }
         let model = try reference.store.load(model: "embed")
-        let expected = try (plain + [withStates]).map {
-            let decoded = try InferenceRequest.decode(Array($0.utf8), for: model, endpoint: .layerOutput, limits: ServerConfig.test.limits)
-            return String(decoding: try Inference.layerOutput(model, layer: "lstm", decoded), as: UTF8.self)
-        }
+        var answersAlone: [String] = []
+        for body in plain + [withStates] { answersAlone.append(try await answerAlone(body, model, layer: "lstm")) }
+        let expected = answersAlone
         try await withServer(models: [.embed], config: Self.config(maxSize: 3, model: .embed)) { client in
             let answers = try await Self.postTogether(client, (plain + [withStates]).map { (uri, $0) })
             Self.expectAnswersAsAlone(answers, expected)

@@ -1,5 +1,6 @@
 import Foundation
 import PeepholeCore
+import PeepholeProtocols
 import Testing
 @testable import PeepholeServer
 
@@ -28,9 +29,23 @@ func chainInputs(batch: Int, steps: Int, seed: Int) -> String {
     return #"{"inputs": ["# + sequences.joined(separator: ",") + "]}"
 }
 
-/// The decoded `/predict` request of `body` for `model`.
-func decodedPredict(_ body: String, _ model: LoadedModel) throws -> InferenceRequest {
-    try InferenceRequest.decode(Array(body.utf8), for: model, endpoint: .predict, limits: ServerConfig.test.limits)
+/// The model input of the `/predict` body `body` for `model`, checked.
+func predictInput(_ body: String, _ model: LoadedModel) throws -> Tensor {
+    let limits = ServerConfig.test.limits
+    return try PeepholeJSON.decode(PredictRequest.self, from: Array(body.utf8), limits: limits).input.tensor(for: model, limits: limits)
+}
+
+/// What the Peephole JSON API answers for `body` on `endpoint`, computed alone (as `peephole
+/// predict` computes it).
+func answerAlone(_ body: String, _ model: LoadedModel, layer: String? = nil) async throws -> String {
+    let api = PeepholeAPI(limits: ServerConfig.test.limits, runner: DirectRunner())
+    let bytes = Array(body.utf8)
+    let answer = if let layer {
+        try PeepholeJSON.encode(try await api.layerOutput(try PeepholeJSON.decode(LayerOutputRequest.self, from: bytes, limits: api.limits), layer: layer, model: model))
+    } else {
+        try PeepholeJSON.encode(try await api.predict(try PeepholeJSON.decode(PredictRequest.self, from: bytes, limits: api.limits), model: model))
+    }
+    return String(decoding: answer, as: UTF8.self)
 }
 
 /// Watches a batcher's passes, recording each pass's input shape in order, and computes them
@@ -49,7 +64,7 @@ final class PassLog: @unchecked Sendable {
     var passes: [[Int]] { lock.withLock { shapes } }
 
     /// An `InferenceBatcher.Compute`.
-    func compute(_ model: LoadedModel, _ pass: InferenceBatcher.Pass, _ input: Tensor) throws -> Tensor {
+    func compute(_ model: LoadedModel, _ pass: ForwardPass, _ input: Tensor) throws -> Tensor {
         lock.withLock { shapes.append(input.shape) }
         if fails { throw Failure() }
         return InferenceBatcher.forward(model, pass, input)
@@ -59,7 +74,7 @@ final class PassLog: @unchecked Sendable {
 /// Runs `inputs` through `batcher` concurrently, each arriving once the one before it is queued
 /// or running, so the arrival order is the list's. The results come back in that order.
 func runInOrder(_ batcher: InferenceBatcher, _ model: LoadedModel, _ inputs: [Tensor],
-                pass: InferenceBatcher.Pass = .predict) async throws -> [Result<Tensor, any Error>] {
+                pass: ForwardPass = .model) async throws -> [Result<Tensor, any Error>] {
     try await withThrowingTaskGroup(of: (Int, Result<Tensor, any Error>).self) { group in
         let before = batcher.statistics.requests
         for (index, input) in inputs.enumerated() {

@@ -14,7 +14,7 @@ import Testing
     }
 
     private func inputs(_ shapes: [(batch: Int, steps: Int)], _ model: LoadedModel) throws -> [Tensor] {
-        try shapes.enumerated().map { try decodedPredict(chainInputs(batch: $1.batch, steps: $1.steps, seed: $0), model).input }
+        try shapes.enumerated().map { try predictInput(chainInputs(batch: $1.batch, steps: $1.steps, seed: $0), model) }
     }
 
     @Test func requestsArrivingTogetherShareOnePassAndEachGetsItsOwnRows() async throws {
@@ -92,9 +92,9 @@ import Testing
         let log = PassLog()
         let batcher = batcher(maxSize: 3, log)
         let inputs = try inputs([(1, 4), (1, 4), (1, 4), (1, 4)], model)
-        let first = Task { try await batcher.run(model, .predict, input: inputs[0]) }
+        let first = Task { try await batcher.run(model, .model, input: inputs[0]) }
         while batcher.statistics.queued < 1 { try await Task.sleep(for: .milliseconds(1)) }
-        let cancelled = Task { try await batcher.run(model, .predict, input: inputs[1]) }
+        let cancelled = Task { try await batcher.run(model, .model, input: inputs[1]) }
         while batcher.statistics.queued < 2 { try await Task.sleep(for: .milliseconds(1)) }
         cancelled.cancel()
         await #expect(throws: CancellationError.self) { try await cancelled.value }
@@ -113,7 +113,7 @@ import Testing
         let batcher = batcher(maxSize: 1, log)
         let inputs = try inputs([(1, 4), (1, 4), (2, 4)], model)
         let outputs = try await withThrowingTaskGroup(of: Tensor.self) { group in
-            for input in inputs { group.addTask { try await batcher.run(model, .predict, input: input) } }
+            for input in inputs { group.addTask { try await batcher.run(model, .model, input: input) } }
             return try await group.reduce(into: []) { $0.append($1) }
         }
         #expect(outputs.count == 3)

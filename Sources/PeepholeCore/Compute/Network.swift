@@ -124,7 +124,7 @@ public struct Network: Sendable {
 
     /// The indices of the LSTM and Bidirectional layers: the layers with state.
     public var recurrentLayerIndices: [Int] {
-        layers.indices.filter { LayerStates.directions(layers[$0]) != nil }
+        layers.indices.filter { layers[$0].stateUnits != nil }
     }
 
     /// Checks that `input` fits this network: rank, feature width, steps, token ids in range.

@@ -1,5 +1,6 @@
 import Foundation
 import PeepholeCore
+import PeepholeProtocols
 
 /// One model's entry in `batch_models`: the batching settings it overrides, nil where the
 /// global `batch_max_size` and `batch_max_delay_us` apply.

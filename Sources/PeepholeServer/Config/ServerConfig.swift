@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import PeepholeCore
+import PeepholeProtocols
 
 /// The server's settings: `config/peephole.json`, overridden by `PEEPHOLE_*` environment
 /// variables, overridden by command-line flags (see `resolve`).

@@ -1,6 +1,7 @@
 import Hummingbird
 import NIOCore
 import PeepholeCore
+import PeepholeProtocols
 
 /// `/admin/*`: operations on the running server. With `admin_token` configured they need
 /// `Authorization: Bearer <token>`; without one they are served to loopback clients only.
@@ -18,22 +19,9 @@ struct AdminController {
     }
 
     /// Loads the versions imported since the last load: `{"loaded": [{"model", "version"}], "damaged": […]}`.
-    @Sendable func reload(_ request: Request, context: PeepholeRequestContext) async throws -> Response {
+    @Sendable func reload(_ request: Request, context: PeepholeRequestContext) async throws -> ReloadResponse {
         let outcome = try registry.reload()
-        var json = JSONWriter()
-        json.beginObject()
-        for (key, versions) in [("loaded", outcome.loaded), ("damaged", outcome.damaged)] {
-            json.beginArray(key)
-            for (model, version) in versions {
-                json.beginObject()
-                json.string(model, key: "model")
-                json.int(version, key: "version")
-                json.endObject()
-            }
-            json.endArray()
-        }
-        json.endObject()
-        return .json(json.bytes)
+        return ReloadResponse(loaded: outcome.loaded, damaged: outcome.damaged)
     }
 }
 

@@ -1,6 +1,6 @@
-import Foundation
 import Hummingbird
 import PeepholeCore
+import PeepholeProtocols
 
 /// `GET /models`, `GET /models/{model}[/versions/{version}]` and the layer lists.
 struct ModelsController {
@@ -18,31 +18,24 @@ struct ModelsController {
     }
 
     /// Every model, its versions and which is the default.
-    @Sendable func list(_ request: Request, context: some RequestContext) async throws -> Response {
+    @Sendable func list(_ request: Request, context: some RequestContext) async throws -> ModelListResponse {
         let catalog = try registry.snapshot()
         let defaultName = catalog.defaultName
-        let models = catalog.models.keys.sorted().map { ModelListEntry(catalog.models[$0]!, isDefault: $0 == defaultName) }
-        return try .encoded(ModelListResponse(defaultModel: defaultName, models: models))
+        let models = catalog.models.keys.sorted().map { name in
+            let entry = catalog.models[name]!
+            return ModelListEntry(name: name, isDefault: name == defaultName, servedVersion: entry.newestLoaded,
+                                  versions: entry.infos.map { ($0, entry.damaged[$0.version]) })
+        }
+        return ModelListResponse(defaultModel: defaultName, models: models)
     }
 
     /// One version in full: the newest that loaded, or the one named.
-    @Sendable func describe(_ request: Request, context: some RequestContext) async throws -> Response {
-        let model = try registry.model(context.parameters.get("model"), version: context.parameters.get("version"))
-        return try .encoded(VersionResponse(model.info))
+    @Sendable func describe(_ request: Request, context: some RequestContext) async throws -> VersionResponse {
+        VersionResponse(try registry.model(in: context).info)
     }
 
     /// The layer table of the default model, a named model, or a named version.
-    @Sendable func layers(_ request: Request, context: some RequestContext) async throws -> Response {
-        let model = try registry.model(context.parameters.get("model"), version: context.parameters.get("version"))
-        return try .encoded(LayersResponse(model.info))
-    }
-}
-
-extension Response {
-    /// A JSON response of an `Encodable` value; keys sorted so the output is stable.
-    static func encoded(_ value: some Encodable, status: HTTPResponse.Status = .ok) throws -> Response {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return .json(Array(try encoder.encode(value)), status: status)
+    @Sendable func layers(_ request: Request, context: some RequestContext) async throws -> LayersResponse {
+        LayersResponse(try registry.model(in: context).info)
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import PeepholeProtocols
 
 /// `GET /health`, `/ready`, `/metrics` and `/openapi.json`: what operators and clients ask
 /// about the server itself.
@@ -18,16 +19,16 @@ struct OperationsController {
     }
 
     /// 200 while the process is up.
-    @Sendable func health(_ request: Request, context: some RequestContext) async throws -> Response {
-        .json(Array(#"{"status":"ok"}"#.utf8))
+    @Sendable func health(_ request: Request, context: some RequestContext) async throws -> StatusResponse {
+        StatusResponse(status: "ok")
     }
 
     /// 200 once every model is loaded, 503 before.
-    @Sendable func ready(_ request: Request, context: some RequestContext) async throws -> Response {
+    @Sendable func ready(_ request: Request, context: some RequestContext) async throws -> EditedResponse<StatusResponse> {
         guard let catalog = try? registry.snapshot() else {
-            return .json(Array(#"{"status":"loading"}"#.utf8), status: .serviceUnavailable)
+            return EditedResponse(status: .serviceUnavailable, response: StatusResponse(status: "loading"))
         }
-        return .json(Array(#"{"status":"ready","models":\#(catalog.models.count)}"#.utf8))
+        return EditedResponse(response: StatusResponse(status: "ready", models: catalog.models.count))
     }
 
     /// The Prometheus text exposition.

@@ -1,5 +1,6 @@
 import Hummingbird
 import PeepholeCore
+import PeepholeProtocols
 
 /// Stateful sessions (Keras `stateful=True`, served): open one on a model version, feed it
 /// chunks, read, set or reset its states, close it.
@@ -8,12 +9,10 @@ struct SessionController {
     let registry: ModelRegistry
     /// The open sessions.
     let sessions: SessionRegistry
-    /// Where inference latency and batch sizes go.
-    let metrics: ServerMetrics
-    /// The bound on each model's requests in flight.
-    let admission: ModelAdmission
-    /// Body size and request limits.
-    let config: ServerConfig
+    /// The routes' implementation, with the server's runner.
+    let api: PeepholeAPI
+    /// Reads request bodies.
+    let decoder: PeepholeBodyDecoder
 
     /// Registers the routes.
     func addRoutes(to router: Router<some RequestContext>) {
@@ -27,73 +26,42 @@ struct SessionController {
         router.post("/sessions/:session/reset", use: reset)
     }
 
-    /// `201 {"session", "model", "version", "expires_in"}`.
-    @Sendable func open(_ request: Request, context: some RequestContext) async throws -> Response {
-        try JSONBody.checkContentType(request)
-        let model = try registry.model(context.parameters.get("model"), version: context.parameters.get("version"))
+    /// `201 {"session", "model", "version", "expires_in"}`, with its path in `Location`.
+    @Sendable func open(_ request: Request, context: some RequestContext) async throws -> EditedResponse<SessionOpenedResponse> {
+        try PeepholeBodyDecoder.checkContentType(request)
+        let model = try registry.model(in: context)
         let entry = try sessions.open(model)
-        let id = entry.withState { $0.id }
-        var json = JSONWriter()
-        json.beginObject()
-        json.string(id, key: "session")
-        json.string(model.info.model, key: "model")
-        json.int(model.info.version, key: "version")
-        json.int(sessions.idleSeconds, key: "expires_in")
-        json.endObject()
-        var headers = HTTPFields()
-        headers[.location] = "/sessions/\(id)"
-        return .json(json.bytes, status: .created, headers: headers)
+        return EditedResponse(status: .created, headers: [.location: "/sessions/\(entry.id)"],
+                              response: api.opened(entry.id, model: model, expiresIn: sessions.idleSeconds))
     }
 
     /// Runs one chunk with the carried states: `{"inputs"}` or `{"text"}`, plus a `layer` and
     /// its introspection options.
-    @Sendable func step(_ request: Request, context: some RequestContext) async throws -> Response {
-        try JSONBody.checkContentType(request)
+    @Sendable func step(_ request: Request, context: some RequestContext) async throws -> SessionStepResponse {
         let entry = try sessions.session(try context.parameters.require("session"))
-        let body = try await JSONBody.read(request, limit: config.maxBodyBytes)
-        let decoded = try InferenceRequest.decode(body, for: entry.model, endpoint: .sessionStep, limits: config.limits)
-        return .json(try await admission.run(entry.model) {
-            try await metrics.measureInference(entry.model, endpoint: "session_step", batch: decoded.input.shape[0]) {
-                try entry.withState { try $0.step(entry.model, decoded) }
-            }
-        })
+        return try await api.step(try await decoder.decode(SessionStepRequest.self, from: request), session: entry)
     }
 
     /// `{"session", "model", "version", "batch", "steps", "states"}`.
-    @Sendable func describe(_ request: Request, context: some RequestContext) async throws -> Response {
-        let entry = try sessions.session(try context.parameters.require("session"))
-        return .json(entry.withState { $0.describe(entry.model) })
+    @Sendable func describe(_ request: Request, context: some RequestContext) async throws -> SessionResponse {
+        api.describe(try sessions.session(try context.parameters.require("session")))
     }
 
-    /// Sets some or all states from `{"<lstm layer>": {"h", "c"}}`; answers like `describe`.
-    @Sendable func setState(_ request: Request, context: some RequestContext) async throws -> Response {
-        try JSONBody.checkContentType(request)
+    /// Sets some or all states from `{"<layer>": {"h", "c"}}`; answers like `describe`.
+    @Sendable func setState(_ request: Request, context: some RequestContext) async throws -> SessionResponse {
         let entry = try sessions.session(try context.parameters.require("session"))
-        let body = try await JSONBody.read(request, limit: config.maxBodyBytes)
-        return .json(try entry.withState { state in
-            try state.update(entry.model, body: body, limits: config.limits)
-            return state.describe(entry.model)
-        })
+        return try api.setStates(try await decoder.decode(SessionStatesRequest.self, from: request), session: entry)
     }
 
     /// Zeroes every state; answers like `describe`.
-    @Sendable func reset(_ request: Request, context: some RequestContext) async throws -> Response {
-        let entry = try sessions.session(try context.parameters.require("session"))
-        return .json(entry.withState { state in
-            state.reset()
-            return state.describe(entry.model)
-        })
+    @Sendable func reset(_ request: Request, context: some RequestContext) async throws -> SessionResponse {
+        api.reset(try sessions.session(try context.parameters.require("session")))
     }
 
     /// Closes the session: `{"session", "deleted": true}`.
-    @Sendable func close(_ request: Request, context: some RequestContext) async throws -> Response {
+    @Sendable func close(_ request: Request, context: some RequestContext) async throws -> SessionClosedResponse {
         let id = try context.parameters.require("session")
         try sessions.close(id)
-        var json = JSONWriter()
-        json.beginObject()
-        json.string(id, key: "session")
-        json.bool(true, key: "deleted")
-        json.endObject()
-        return .json(json.bytes)
+        return SessionClosedResponse(session: id)
     }
 }

@@ -3,6 +3,7 @@ import NIOCore
 import NIOPosix
 import Logging
 import PeepholeCore
+import PeepholeProtocols
 
 /// The server over `store`: the router, and a service that loads every model at start and
 /// reloads when the store changes. `/ready` answers 503 until loading is done.
@@ -32,13 +33,15 @@ public func buildRouter(registry: ModelRegistry, metrics: ServerMetrics, config:
     router.add(middleware: ErrorMiddleware())
     OperationsController(registry: registry, metrics: metrics).addRoutes(to: router)
     ModelsController(registry: registry).addRoutes(to: router)
-    let admission = ModelAdmission(limit: config.maxQueuePerModel)
     let batcher = InferenceBatcher(workers: config.resolvedBatchWorkers, limits: config.batchLimits,
                                    modelLimits: config.modelBatchLimits, metrics: metrics)
-    InferenceController(registry: registry, metrics: metrics, admission: admission, batcher: batcher, config: config).addRoutes(to: router)
-    GenerateController(registry: registry, metrics: metrics, admission: admission, config: config).addRoutes(to: router)
+    let runner = ServerRunner(admission: ModelAdmission(limit: config.maxQueuePerModel), metrics: metrics, batcher: batcher)
+    let api = PeepholeAPI(limits: config.limits, runner: runner)
+    let decoder = PeepholeBodyDecoder(maxBodyBytes: config.maxBodyBytes, limits: config.limits)
+    InferenceController(registry: registry, api: api, decoder: decoder).addRoutes(to: router)
+    GenerateController(registry: registry, api: api, decoder: decoder).addRoutes(to: router)
     SessionController(registry: registry, sessions: SessionRegistry(limit: config.maxSessions, idleSeconds: config.sessionIdleSeconds),
-                      metrics: metrics, admission: admission, config: config).addRoutes(to: router)
+                      api: api, decoder: decoder).addRoutes(to: router)
     AdminController(registry: registry, token: config.adminToken).addRoutes(to: router)
     // Added after the routes, so it wraps only the not-found responder.
     router.add(middleware: UnmatchedRouteMiddleware(routes: router.routes))

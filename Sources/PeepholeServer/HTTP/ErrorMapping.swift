@@ -1,6 +1,7 @@
 import Hummingbird
 import Logging
 import PeepholeCore
+import PeepholeProtocols
 
 /// What goes wrong in the HTTP layer rather than in the core.
 enum ServerError: Error, Equatable {
@@ -109,14 +110,7 @@ struct ErrorResponse {
 
     /// The JSON response.
     var response: Response {
-        var json = JSONWriter()
-        json.beginObject()
-        json.beginObject("error")
-        json.string(message, key: "message")
-        json.string(code, key: "code")
-        json.endObject()
-        json.endObject()
-        return .json(json.bytes, status: status, headers: headers)
+        .json((try? PeepholeJSON.encode(ErrorBody(message: message, code: code))) ?? [], status: status, headers: headers)
     }
 }
 
@@ -139,14 +133,5 @@ struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
             }
             return mapped.response
         }
-    }
-}
-
-extension Response {
-    /// A JSON response of already-encoded bytes.
-    static func json(_ bytes: [UInt8], status: HTTPResponse.Status = .ok, headers: HTTPFields = [:]) -> Response {
-        var fields = headers
-        fields[.contentType] = "application/json; charset=utf-8"
-        return Response(status: status, headers: fields, body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
     }
 }

@@ -2,7 +2,8 @@ import Hummingbird
 import NIOCore
 
 /// The request context of every route: Hummingbird's basic one plus the client's address, which
-/// the admin routes check when no admin token is configured.
+/// the admin routes check when no admin token is configured, and the Peephole JSON encoder for
+/// responses.
 public struct PeepholeRequestContext: RequestContext, RemoteAddressRequestContext {
     /// Hummingbird's own per-request state.
     public var coreContext: CoreRequestContextStorage
@@ -14,4 +15,7 @@ public struct PeepholeRequestContext: RequestContext, RemoteAddressRequestContex
         coreContext = .init(source: source)
         remoteAddress = source.channel.remoteAddress
     }
+
+    /// Responses are written by `PeepholeResponseEncoder`.
+    public var responseEncoder: some ResponseEncoder { PeepholeResponseEncoder() }
 }

@@ -1,0 +1,24 @@
+/// Bounds on what one request may ask for; the server reads them from its configuration.
+public struct RequestLimits: Sendable, Codable, Equatable {
+    /// The most sequences in one request.
+    public var maxBatch: Int = 1024
+    /// The most timesteps in one sequence.
+    public var maxSteps: Int = 4096
+    /// The deepest nesting accepted in a request body's arrays.
+    public var maxDepth: Int = 8
+    /// The most characters one `/generate` request may ask for.
+    public var maxGenerate: Int = 10_000
+
+    /// The defaults.
+    public init() {}
+
+    /// Checks `input` against the batch and step bounds, naming `field` when it is over one.
+    public func check(_ input: Tensor, field: String = "inputs") throws {
+        if input.shape[0] > maxBatch {
+            throw PeepholeError.invalidInput(field: field, message: "batch of \(input.shape[0]) exceeds the limit of \(maxBatch)")
+        }
+        if input.shape.count >= 2, input.shape[1] > maxSteps {
+            throw PeepholeError.invalidInput(field: field, message: "\(input.shape[1]) timesteps exceed the limit of \(maxSteps)")
+        }
+    }
+}

@@ -1,0 +1,73 @@
+import PeepholeCore
+
+/// The fields that ask a layer for more than its output: `states`, and the per-step records
+/// `sequences`, `gates`, `preactivations` filtered by `units` and `steps`.
+struct LayerOptions: Sendable {
+    /// Whether the final states are asked for.
+    var states = false
+    /// What to record step by step.
+    var trace = TraceOptions()
+
+    /// The fields every body that can ask for a layer accepts.
+    static let fields: Set<String> = ["states", "sequences", "gates", "preactivations", "units", "steps"]
+
+    init(_ fields: JSONFields) throws {
+        states = try fields.flag("states")
+        trace.sequence = try fields.flag("sequences")
+        trace.gates = try fields.flag("gates")
+        trace.preactivations = try fields.flag("preactivations")
+        switch fields["units"] {
+        case nil: break
+        case let value? where !(value.elements ?? []).isEmpty:
+            let elements = value.elements!
+            trace.units = try elements.enumerated().map { index, element in
+                guard case let .number(value) = element, value >= 0, value.rounded() == value, value < 1e9 else {
+                    throw PeepholeError.invalidInput(field: "units[\(index)]", message: "expected a unit index (a non-negative integer), got \(element.typeName)")
+                }
+                return Int(value)
+            }
+            if Set(trace.units!).count != elements.count {
+                throw PeepholeError.invalidInput(field: "units", message: "lists a unit twice")
+            }
+        case let other?:
+            throw PeepholeError.invalidInput(field: "units", message: "expected a non-empty array of unit indices, got \(other.typeName)")
+        }
+        if let steps = fields["steps"] {
+            let range = try JSONFields(steps, accepted: ["from", "to"], path: "steps", expected: #"{"from": first, "to": end}"#)
+            trace.steps = (try range.integer("from"), try range.integer("to"))
+        }
+    }
+
+    /// The query of layer `index` of `model` (named `name`) that these options make, checked:
+    /// the options apply to the layer, and `initialState` (`initial_state`) is a state of it
+    /// for `batch` rows.
+    func query(layer index: Int, named name: String, in model: LoadedModel, initialState: JSONValue? = nil, batch: Int) throws -> LayerQuery {
+        let layer = model.network.layers[index]
+        if states || !trace.isEmpty || initialState != nil {
+            guard let units = layer.stateUnits else {
+                let field = states ? "states" : initialState != nil ? "initial_state" : "sequences"
+                throw PeepholeError.notApplicable(field: field, message: "layer '\(name)' is a \(layer.className), not an LSTM or Bidirectional LSTM")
+            }
+            if let bad = trace.units?.first(where: { $0 >= units.min()! }) {
+                throw PeepholeError.invalidInput(field: "units", message: "unit \(bad) is out of range: layer '\(name)' has \(units.min()!) units")
+            }
+        } else if trace.units != nil || trace.steps.from != nil || trace.steps.to != nil {
+            throw PeepholeError.invalidInput(field: trace.units != nil ? "units" : "steps", message: "filters per-step fields: ask for sequences, gates or preactivations too")
+        }
+        var query = LayerQuery(layer: index)
+        query.states = states
+        query.trace = trace
+        query.initialState = try initialState.map { try LayerStateReading.state($0, field: "initial_state", layer: layer, batch: batch) }
+        return query
+    }
+}
+
+extension LoadedModel {
+    /// The index of the layer called `name`, or `unknownLayer`.
+    func layerIndex(_ name: String) throws -> Int {
+        guard let index = network.layerIndex(named: name) else {
+            throw PeepholeError.unknownLayer(model: info.model, layer: name)
+        }
+        return index
+    }
+}

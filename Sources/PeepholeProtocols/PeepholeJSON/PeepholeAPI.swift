@@ -1,0 +1,65 @@
+import PeepholeCore
+
+/// The Peephole JSON API's routes, one function each, shared by the server and the CLI: a
+/// decoded body is checked against the model, run, and answered as a response body.
+public struct PeepholeAPI: Sendable {
+    /// The bounds on what one request may ask for.
+    public let limits: RequestLimits
+    /// Where forward passes run.
+    public let runner: any InferenceRunner
+
+    /// An API under `limits`, running passes on `runner`.
+    public init(limits: RequestLimits, runner: any InferenceRunner) {
+        self.limits = limits
+        self.runner = runner
+    }
+
+    /// `POST …/predict`: the whole model's output, and the `top_k` tokens of each row if asked.
+    public func predict(_ request: PredictRequest, model: LoadedModel) async throws -> PredictResponse {
+        let input = try request.input.tensor(for: model, limits: limits)
+        if let k = request.topK { try Self.checkTopK(model, k: k) }
+        let output = try await runner.output(model, .model, input: input, endpoint: "predict")
+        let topK = request.topK.map { k in model.topTokens(output, k: k).map { $0.map { TokenProbability(token: $0.token, p: $0.p) } } }
+        return PredictResponse(model: model.info.model, version: model.info.version, outputs: TensorJSON(output), topK: topK)
+    }
+
+    /// `POST …/layers/{layer}/output`: one layer's output, and its states and steps if asked. A
+    /// request for the output alone may share its pass with others; the rest run alone, since
+    /// states and steps are recorded for a pass's whole batch.
+    public func layerOutput(_ request: LayerOutputRequest, layer name: String, model: LoadedModel) async throws -> LayerOutputResponse {
+        let index = try model.layerIndex(name)
+        let input = try request.input.tensor(for: model, limits: limits)
+        let batch = input.shape[0]
+        let query = try request.options.query(layer: index, named: name, in: model, initialState: request.initialState, batch: batch)
+        let report: LayerReport
+        if query.isPlain {
+            let output = try await runner.output(model, .layer(index), input: input, endpoint: "layer_output")
+            report = LayerReport(name: name, output: output, batch: batch)
+        } else {
+            let result = try await runner.alone(model, endpoint: "layer_output", batch: batch) { query.run(on: model.network, input) }
+            report = LayerReport(name, query, result, batch: batch)
+        }
+        return LayerOutputResponse(model: model.info.model, version: model.info.version, layer: report)
+    }
+
+    /// `POST …/generate`: text continuing the prompt, one character at a time.
+    public func generate(_ request: GenerateRequest, model: LoadedModel) async throws -> GenerateResponse {
+        let options = request.options
+        let text = try await runner.alone(model, endpoint: "generate", batch: 1) { try Generation.generate(model, options) }
+        return GenerateResponse(model: model.info.model, version: model.info.version, prompt: options.prompt, text: text, seed: Int(options.seed))
+    }
+
+    /// Checks that `top_k` applies: a vocabulary, and a `[batch, vocabulary]` output.
+    private static func checkTopK(_ model: LoadedModel, k: Int) throws {
+        guard let vocabulary = model.info.vocabulary else {
+            throw PeepholeError.notApplicable(field: "top_k", message: "model '\(model.info.model)' has no vocabulary")
+        }
+        let shape = model.info.outputShape
+        guard shape.count == 2, shape[1] == vocabulary.count else {
+            throw PeepholeError.notApplicable(field: "top_k", message: "needs an output of shape (None, \(vocabulary.count)) over the vocabulary, the model outputs \(Network.describe(shape))")
+        }
+        guard k <= vocabulary.count else {
+            throw PeepholeError.invalidInput(field: "top_k", message: "\(k) exceeds the vocabulary size \(vocabulary.count)")
+        }
+    }
+}

@@ -1,0 +1,50 @@
+import PeepholeCore
+
+/// A body of the Peephole JSON API: decoded from a `JSONValue`, nested arrays within a depth
+/// that depends on the request limits.
+public protocol PeepholeRequestBody: Decodable, Sendable {
+    /// The deepest nesting accepted in this body under `limits`.
+    static func maxDepth(_ limits: RequestLimits) -> Int
+}
+
+/// `POST …/predict`: `{"inputs"}` or `{"text"}`, and `top_k`.
+public struct PredictRequest: PeepholeRequestBody {
+    /// What to run the model on.
+    public var input: InputBody
+    /// How many most likely tokens to list per row.
+    public var topK: Int?
+
+    public static func maxDepth(_ limits: RequestLimits) -> Int { limits.maxDepth + 2 }
+
+    public init(from decoder: any Decoder) throws {
+        let fields = try JSONFields(from: decoder, accepted: ["inputs", "text", "top_k"])
+        input = try InputBody(fields)
+        switch fields["top_k"] {
+        case nil: break
+        case let .number(k)? where k >= 1 && k.rounded() == k && k < 1e9: topK = Int(k)
+        case let other?: throw PeepholeError.invalidInput(field: "top_k", message: "expected a positive integer, got \(other.typeName)")
+        }
+    }
+}
+
+/// The answer to `predict`: `{"model", "version", "outputs"}` and `"top_k"` when asked.
+public struct PredictResponse: Encodable, Sendable {
+    /// The model's name.
+    public var model: String
+    /// The version that ran.
+    public var version: Int
+    /// The model's output, batch first.
+    public var outputs: TensorJSON
+    /// Per row, the most likely tokens, best first.
+    public var topK: [[TokenProbability]]?
+
+    enum CodingKeys: String, CodingKey { case model, version, outputs, topK = "top_k" }
+}
+
+/// A token and its probability.
+public struct TokenProbability: Encodable, Sendable {
+    /// The token, from the model's vocabulary.
+    public var token: String
+    /// Its probability.
+    public var p: Float
+}

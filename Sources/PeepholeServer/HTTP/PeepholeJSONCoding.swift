@@ -1,0 +1,73 @@
+import Hummingbird
+import NIOCore
+import PeepholeCore
+import PeepholeProtocols
+
+/// Reads Peephole JSON request bodies: the media type checked, the body collected within
+/// `max_body_bytes` (by `Content-Length` before reading, else while it streams in), then decoded
+/// under the request limits. The one place a request body is read.
+struct PeepholeBodyDecoder: Sendable {
+    /// Media types accepted as JSON. `application/x-www-form-urlencoded` is what `curl -d`
+    /// sends by default; the body must still parse as JSON.
+    static let acceptedTypes: Set<String> = ["application/json", "application/x-www-form-urlencoded"]
+
+    /// The largest body accepted, in bytes.
+    let maxBodyBytes: Int
+    /// The bounds the body is decoded under.
+    let limits: RequestLimits
+
+    /// The body of `request` as a `T`.
+    func decode<T: PeepholeRequestBody>(_ type: T.Type, from request: Request) async throws -> T {
+        try Self.checkContentType(request)
+        if let length = request.headers[.contentLength].flatMap(Int.init), length > maxBodyBytes {
+            throw ServerError.bodyTooLarge(limit: maxBodyBytes)
+        }
+        var request = request
+        let body: ByteBuffer
+        do {
+            body = try await request.collectBody(upTo: maxBodyBytes)
+        } catch is NIOTooManyBytesError {
+            throw ServerError.bodyTooLarge(limit: maxBodyBytes)
+        }
+        return try PeepholeJSON.decode(type, from: body.readableBytesView, limits: limits)
+    }
+
+    /// Accepts a missing `Content-Type`, the accepted types with parameters, and `+json` types.
+    static func checkContentType(_ request: Request) throws {
+        guard let header = request.headers[.contentType] else { return }
+        let type = header.split(separator: ";", maxSplits: 1).first.map { $0.trimmingCharacters(in: .whitespaces).lowercased() } ?? ""
+        guard acceptedTypes.contains(type) || type.hasSuffix("+json") else {
+            throw ServerError.unsupportedMediaType(header)
+        }
+    }
+}
+
+/// Writes Peephole JSON response bodies: every route's `ResponseEncodable` answer goes through
+/// it (`PeepholeRequestContext.responseEncoder`).
+struct PeepholeResponseEncoder: ResponseEncoder {
+    func encode(_ value: some Encodable, from request: Request, context: some RequestContext) throws -> Response {
+        .json(try PeepholeJSON.encode(value))
+    }
+}
+
+extension Response {
+    /// A JSON response of already-encoded bytes.
+    static func json(_ bytes: [UInt8], status: HTTPResponse.Status = .ok, headers: HTTPFields = [:]) -> Response {
+        var fields = headers
+        fields[.contentType] = "application/json; charset=utf-8"
+        return Response(status: status, headers: fields, body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
+    }
+}
+
+extension PredictResponse: ResponseEncodable {}
+extension LayerOutputResponse: ResponseEncodable {}
+extension GenerateResponse: ResponseEncodable {}
+extension SessionStepResponse: ResponseEncodable {}
+extension SessionResponse: ResponseEncodable {}
+extension SessionClosedResponse: ResponseEncodable {}
+extension ModelListResponse: ResponseEncodable {}
+extension VersionResponse: ResponseEncodable {}
+extension LayersResponse: ResponseEncodable {}
+extension StatusResponse: ResponseEncodable {}
+extension ReloadResponse: ResponseEncodable {}
+extension SessionOpenedResponse: ResponseEncodable {}

@@ -1,0 +1,195 @@
+import PeepholeCore
+
+/// The scheduling state of an `InferenceBatcher`: busy workers and queued requests by group.
+/// Not thread-safe: the batcher keeps it under its lock, and resumes the continuations its
+/// methods hand back after unlocking.
+///
+/// What keeps every queued request moving: a claimed group is one a worker will take next (after
+/// waiting for it to fill); a request joins an unclaimed group only while every worker is busy
+/// or a worker has just been started for that group; and a worker looks at the queue again
+/// before it goes idle, so no unclaimed group is left without one.
+struct BatchQueue {
+    /// What requests must share to share a pass.
+    struct Key: Hashable {
+        var model: String
+        var version: Int
+        var pass: ForwardPass
+        /// The input shape after the batch axis.
+        var item: [Int]
+    }
+
+    /// A request in the queue or in a pass. Its mutable fields are guarded by the batcher's lock.
+    final class Waiting: @unchecked Sendable {
+        /// Arrival order.
+        let id: UInt64
+        let key: Key
+        let input: Tensor
+        let arrived: ContinuousClock.Instant
+        /// Whether it is still queued: false once taken into a pass or cancelled.
+        var queued = true
+        /// The suspended request, once it waits.
+        var continuation: CheckedContinuation<Tensor, any Error>?
+        /// The result, when it came before the request began to wait.
+        var outcome: Result<Tensor, any Error>?
+
+        init(id: UInt64, key: Key, input: Tensor, arrived: ContinuousClock.Instant) {
+            (self.id, self.key, self.input, self.arrived) = (id, key, input, arrived)
+        }
+    }
+
+    /// A worker waiting for its group to fill, and the timer that ends the wait at the deadline.
+    struct Waker {
+        /// Tells this wait from a later one on the same group (the timer may fire after it ended).
+        let id: UInt64
+        let continuation: CheckedContinuation<Void, Never>
+        let timer: Task<Void, Never>
+
+        /// Ends the wait; the timer, if it is not what fired, is cancelled instead of sleeping on.
+        func resume() {
+            timer.cancel()
+            continuation.resume()
+        }
+    }
+
+    /// One group's queue.
+    struct Group {
+        let model: LoadedModel
+        var requests: [Waiting] = []
+        var sequences = 0
+        var claimed = false
+        /// The worker waiting for this group to fill: resumed when it fills, empties or times out.
+        var waker: Waker?
+    }
+
+    /// What an arriving request does.
+    enum Arrival {
+        /// Run alone at once, on a worker it now holds.
+        case runNow
+        /// Hold a worker, wait for the group it heads (and has claimed) to fill, then run it.
+        case lead(Waiting)
+        /// Wait in the queue; resume `wake` (the group is full) after unlocking.
+        case follow(Waiting, wake: Waker?)
+    }
+
+    /// The most workers busy at once.
+    let workers: Int
+    private var busy = 0
+    private var groups: [Key: Group] = [:]
+    private var lastID: UInt64 = 0
+
+    init(workers: Int) { self.workers = workers }
+
+    /// The requests queued now.
+    var queued: Int { groups.values.reduce(0) { $0 + $1.requests.count } }
+
+    /// Admits a request for `key`: with no group of its kind queued and a worker free, it takes
+    /// the worker (and heads a new group when it waits for company); else it joins the group.
+    mutating func arrive(_ model: LoadedModel, _ key: Key, _ input: Tensor, _ limits: InferenceBatcher.Limits) -> Arrival {
+        let waiting = Waiting(id: nextID(), key: key, input: input, arrived: .now)
+        if groups[key] == nil, busy < workers {
+            busy += 1
+            if limits.maxDelayMicroseconds == 0 || input.shape[0] >= limits.maxSize { return .runNow }
+            append(waiting, model)
+            groups[key]!.claimed = true
+            return .lead(waiting)
+        }
+        append(waiting, model)
+        var wake: Waker?
+        if groups[key]!.sequences >= limits.maxSize { wake = groups[key]!.waker.take() }
+        return .follow(waiting, wake: wake)
+    }
+
+    private mutating func append(_ waiting: Waiting, _ model: LoadedModel) {
+        groups[waiting.key, default: Group(model: model)].requests.append(waiting)
+        groups[waiting.key]!.sequences += waiting.input.shape[0]
+    }
+
+    /// Claims the unclaimed group whose oldest request came first, for a worker that is free
+    /// again; nil releases the worker when no such group waits.
+    mutating func pick() -> (key: Key, model: LoadedModel)? {
+        guard let (key, group) = groups.filter({ !$0.value.claimed }).min(by: { $0.value.requests[0].id < $1.value.requests[0].id }) else {
+            busy -= 1
+            return nil
+        }
+        groups[key]!.claimed = true
+        return (key, group.model)
+    }
+
+    /// Until when a worker should wait for claimed group `key` to fill: the moment its oldest
+    /// request has waited `maxDelayMicroseconds`; nil when it should run now.
+    func deadline(_ key: Key, _ limits: InferenceBatcher.Limits) -> ContinuousClock.Instant? {
+        guard let group = groups[key], group.sequences < limits.maxSize, let head = group.requests.first else { return nil }
+        let deadline = head.arrived + .microseconds(limits.maxDelayMicroseconds)
+        return deadline > .now ? deadline : nil
+    }
+
+    /// Registers the worker waiting for claimed group `key` to fill.
+    mutating func park(_ key: Key, _ waker: Waker) {
+        groups[key]!.waker = waker
+    }
+
+    /// A fresh id for a wait.
+    mutating func nextID() -> UInt64 {
+        lastID += 1
+        return lastID
+    }
+
+    /// The waker of wait `id` on `key`, if it is still waiting.
+    mutating func wake(_ key: Key, id: UInt64) -> Waker? {
+        guard groups[key]?.waker?.id == id else { return nil }
+        return groups[key]!.waker.take()
+    }
+
+    /// Takes up to `maxSize` sequences of claimed group `key` — whole requests in arrival order,
+    /// the first one whatever its size — and unclaims it. `spawn`: requests are left and a worker
+    /// was free, so the caller holds one more worker and starts a task on it.
+    mutating func take(_ key: Key, maxSize: Int) -> (batch: [Waiting], spawn: Bool) {
+        guard var group = groups[key] else { return ([], false) }
+        var batch: [Waiting] = []
+        var sequences = 0
+        while let next = group.requests.first, batch.isEmpty || sequences + next.input.shape[0] <= maxSize {
+            group.requests.removeFirst()
+            next.queued = false
+            batch.append(next)
+            sequences += next.input.shape[0]
+        }
+        group.sequences -= sequences
+        group.claimed = false
+        group.waker = nil
+        guard !group.requests.isEmpty else {
+            groups[key] = nil
+            return (batch, false)
+        }
+        groups[key] = group
+        guard busy < workers else { return (batch, false) }
+        busy += 1
+        return (batch, true)
+    }
+
+    /// After a request that held a worker ran its pass: whether to keep the worker for a new
+    /// task because unclaimed requests wait (else it is released).
+    mutating func handOff() -> Bool {
+        if groups.values.contains(where: { !$0.claimed }) { return true }
+        busy -= 1
+        return false
+    }
+
+    /// Removes `waiting` if it is still queued; returns its continuation (to throw
+    /// `CancellationError` into) and the waker of a claimed group it leaves empty.
+    mutating func cancel(_ waiting: Waiting) -> (request: CheckedContinuation<Tensor, any Error>?, waker: Waker?) {
+        guard waiting.queued, var group = groups[waiting.key] else { return (nil, nil) }
+        waiting.queued = false
+        group.requests.removeAll { $0 === waiting }
+        group.sequences -= waiting.input.shape[0]
+        var waker: Waker?
+        if group.requests.isEmpty && !group.claimed {
+            groups[waiting.key] = nil
+        } else {
+            if group.requests.isEmpty { waker = group.waker.take() }
+            groups[waiting.key] = group
+        }
+        let continuation = waiting.continuation.take()
+        if continuation == nil { waiting.outcome = .failure(CancellationError()) }
+        return (continuation, waker)
+    }
+}

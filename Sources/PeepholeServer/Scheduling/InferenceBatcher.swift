@@ -1,0 +1,238 @@
+import Foundation
+import NIOPosix
+import PeepholeCore
+
+/// Runs inference requests for the same model version together as one forward pass, so that
+/// under load the matrix products of a step cover many sequences (GEMM) instead of one (GEMV).
+///
+/// Requests share a pass only when they are for the same model version, the same pass (whole
+/// model or one layer) and the same shape per sequence (`shape.dropFirst()`): requests with other
+/// step counts or widths wait in groups of their own and are never padded into one batch, since
+/// padding would change what an LSTM computes. At most `workers` passes run at once. A request
+/// that arrives while a worker is free runs at once, in its own task (no thread hop, no added
+/// latency when idle). Requests that arrive while every worker is busy queue; the next free
+/// worker takes the group whose oldest request came first and runs up to `maxSize` of its
+/// sequences — whole requests in arrival order, a larger request alone — as one pass, then hands
+/// each request its rows of the output. With `maxDelayMicroseconds` > 0, a worker with fewer than
+/// `maxSize` sequences waits until the group fills or its oldest request has waited that long.
+///
+/// A short pass runs synchronously in the task that took it (on the event loop that read the
+/// request, under `peephole serve`); a long one (`offloadFLOPs`) runs on NIO's thread pool while
+/// the task waits, so the event loops keep reading the requests that will share the next pass. When the request that ran a pass returns while others queue,
+/// a new task takes over its worker. Every queued request is one the server has in flight, and
+/// graceful shutdown waits for those, so the batcher needs no service of its own.
+final class InferenceBatcher: @unchecked Sendable {
+    /// How large one model's passes may grow, and how long a request may wait for that.
+    struct Limits: Sendable, Equatable {
+        /// The most sequences in one pass; 1 turns batching off.
+        var maxSize: Int
+        /// How long a group's oldest request may wait for others to join it, in microseconds.
+        var maxDelayMicroseconds: Int
+    }
+
+    /// Computes a pass over a (stacked) input; tests replace it to watch or fail passes.
+    typealias Compute = @Sendable (LoadedModel, ForwardPass, Tensor) throws -> Tensor
+
+    /// What the batcher has done so far.
+    struct Statistics: Sendable, Equatable {
+        /// Requests admitted (queued or run).
+        var requests = 0
+        /// Forward passes run.
+        var passes = 0
+        /// Requests that shared their pass with at least one other request.
+        var sharedRequests = 0
+        /// Requests queued now (a waiting worker's own request included).
+        var queued = 0
+    }
+
+    /// The most passes running at once.
+    var workers: Int { queue.workers }
+    private let limits: Limits
+    private let modelLimits: [String: Limits]
+    private let metrics: ServerMetrics?
+    private let compute: Compute
+    /// Passes of at least this many floating-point operations (estimated) leave the event loop.
+    private let offloadFLOPs: Int
+    private let lock = NSLock()
+    private var queue: BatchQueue
+    private var counters = Statistics()
+
+    /// A batcher with `workers` workers, `limits` for every model but those in `modelLimits`;
+    /// passes are recorded in `metrics`.
+    init(workers: Int, limits: Limits, modelLimits: [String: Limits] = [:], metrics: ServerMetrics? = nil,
+         offloadFLOPs: Int = InferenceBatcher.defaultOffloadFLOPs, compute: @escaping Compute = InferenceBatcher.forward) {
+        precondition(workers > 0 && limits.maxSize > 0, "a batcher needs a worker and room for a sequence")
+        self.queue = BatchQueue(workers: workers)
+        self.limits = limits
+        self.modelLimits = modelLimits
+        self.metrics = metrics
+        self.compute = compute
+        self.offloadFLOPs = offloadFLOPs
+    }
+
+    /// 100 MFLOP: about 0.4–1 ms on one core here, the longest an event loop's connections wait.
+    /// Passes of up to 30 sequences of the demo model (3.3 MFLOP each) stay on the event loop,
+    /// where a thread hop would cost more than they do (64 connections: 24.5k req/s against about
+    /// 21k with a 20 MFLOP bound); one sequence of an LSTM(256) over 200 steps (144 MFLOP) leaves it.
+    static let defaultOffloadFLOPs = 100_000_000
+
+    /// Two operations per parameter per step per sequence: what an LSTM's products cost.
+    static func estimatedFLOPs(_ model: LoadedModel, _ input: Tensor) -> Int {
+        let steps = input.shape.count > 1 ? input.shape[1] : 1
+        return 2 * model.info.parameterCount * steps * input.shape[0]
+    }
+
+    /// The limits `model` runs under.
+    func limits(for model: String) -> Limits { modelLimits[model] ?? limits }
+
+    /// What the batcher has done so far, and what waits now.
+    var statistics: Statistics {
+        lock.withLock {
+            var statistics = counters
+            statistics.queued = queue.queued
+            return statistics
+        }
+    }
+
+    /// The output of `pass` for `input` (a validated request's input, batch first): its own rows
+    /// of a pass it may share with other requests. A failed pass fails every request in it.
+    func run(_ model: LoadedModel, _ pass: ForwardPass, input: Tensor) async throws -> Tensor {
+        let limits = limits(for: model.info.model)
+        guard limits.maxSize > 1 else {
+            lock.withLock { counters.requests += 1 }
+            return try await runPass(model, pass, [input])[0]
+        }
+        let key = BatchQueue.Key(model: model.info.model, version: model.info.version, pass: pass, item: Array(input.shape.dropFirst()))
+        let arrival = lock.withLock {
+            counters.requests += 1
+            return queue.arrive(model, key, input, limits)
+        }
+        switch arrival {
+        case .runNow:
+            defer { handOff() }
+            return try await runPass(model, pass, [input])[0]
+        case let .lead(own):
+            defer { handOff() }
+            await waitToFill(key, limits)
+            // A leader heads the group it claimed, and only its claimer takes a group.
+            return try await runBatch(model, pass, take(key, limits), own: own)!
+        case let .follow(waiting, wake):
+            wake?.resume()
+            return try await wait(for: waiting)
+        }
+    }
+
+    /// The whole model, or layers up to one, on `input`.
+    static func forward(_ model: LoadedModel, _ pass: ForwardPass, _ input: Tensor) -> Tensor {
+        pass.output(of: model.network, input)
+    }
+
+    /// Runs a pass over `batch` and resolves every request in it but `own`, whose rows it returns.
+    private func runBatch(_ model: LoadedModel, _ pass: ForwardPass, _ batch: [BatchQueue.Waiting], own: BatchQueue.Waiting?) async throws -> Tensor? {
+        guard !batch.isEmpty else { return nil }
+        let outcome: Result<[Tensor], any Error>
+        do {
+            outcome = .success(try await runPass(model, pass, batch.map(\.input)))
+        } catch {
+            outcome = .failure(error)
+        }
+        var resumes: [(CheckedContinuation<Tensor, any Error>, Result<Tensor, any Error>)] = []
+        var mine: Result<Tensor, any Error>?
+        lock.withLock {
+            for (index, waiting) in batch.enumerated() {
+                let result = outcome.map { $0[index] }
+                if waiting === own {
+                    mine = result
+                } else if let continuation = waiting.continuation {
+                    waiting.continuation = nil
+                    resumes.append((continuation, result))
+                } else {
+                    waiting.outcome = result
+                }
+            }
+        }
+        for (continuation, result) in resumes { continuation.resume(with: result) }
+        return try mine?.get()
+    }
+
+    /// One forward pass over `inputs` stacked along the batch axis, cut back into their outputs.
+    /// A pass of at least `offloadFLOPs` runs on NIO's thread pool: the event loop that took it
+    /// goes on reading requests (which then queue for the next pass) instead of stalling its
+    /// connections for the pass; shorter ones run where they are, without a thread hop.
+    private func runPass(_ model: LoadedModel, _ pass: ForwardPass, _ inputs: [Tensor]) async throws -> [Tensor] {
+        let input = inputs.count == 1 ? inputs[0] : Tensor(stacking: inputs)
+        lock.withLock {
+            counters.passes += 1
+            if inputs.count > 1 { counters.sharedRequests += inputs.count }
+        }
+        metrics?.recordForwardPass(model: model.info.model, sequences: input.shape[0], requests: inputs.count)
+        let compute = self.compute
+        let output = Self.estimatedFLOPs(model, input) >= offloadFLOPs
+            ? try await NIOThreadPool.singleton.runIfActive { try compute(model, pass, input) }
+            : try compute(model, pass, input)
+        return inputs.count == 1 ? [output] : output.split(batches: inputs.map { $0.shape[0] })
+    }
+
+    /// Waits for a queued request's rows; a request cancelled while still queued leaves the queue
+    /// and throws `CancellationError`, one already in a pass gets its rows.
+    private func wait(for waiting: BatchQueue.Waiting) async throws -> Tensor {
+        try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { continuation in
+                let ready: Result<Tensor, any Error>? = lock.withLock {
+                    if let outcome = waiting.outcome { return outcome }
+                    waiting.continuation = continuation
+                    return nil
+                }
+                if let ready { continuation.resume(with: ready) }
+            }
+        } onCancel: {
+            let (request, waker) = lock.withLock { queue.cancel(waiting) }
+            request?.resume(throwing: CancellationError())
+            waker?.resume()
+        }
+    }
+
+    /// Waits while claimed group `key` may still grow: until it holds `maxSize` sequences or its
+    /// oldest request has waited `maxDelayMicroseconds`. The wait goes on if the waiting task is
+    /// cancelled, since the group's other requests depend on it.
+    private func waitToFill(_ key: BatchQueue.Key, _ limits: Limits) async {
+        guard limits.maxDelayMicroseconds > 0 else { return }
+        await withCheckedContinuation { continuation in
+            let parked = lock.withLock {
+                guard let deadline = queue.deadline(key, limits) else { return false }
+                let id = queue.nextID()
+                // It needs the lock this section holds, so it wakes no one before the waker is parked.
+                let timer = Task {
+                    try? await Task.sleep(until: deadline, clock: .continuous)
+                    lock.withLock { queue.wake(key, id: id) }?.resume()
+                }
+                queue.park(key, .init(id: id, continuation: continuation, timer: timer))
+                return true
+            }
+            if !parked { continuation.resume() }
+        }
+    }
+
+    /// Takes the next batch of claimed group `key`, starting a worker for what it leaves when one is free.
+    private func take(_ key: BatchQueue.Key, _ limits: Limits) -> [BatchQueue.Waiting] {
+        let (batch, spawn) = lock.withLock { queue.take(key, maxSize: limits.maxSize) }
+        if spawn { Task { await drain() } }
+        return batch
+    }
+
+    /// Called by a request that held a worker, once its pass is done: passes the worker to a new
+    /// task when requests queue, so the request can return.
+    private func handOff() {
+        if lock.withLock({ queue.handOff() }) { Task { await drain() } }
+    }
+
+    /// A worker's loop: the oldest group, filled or timed out, one pass at a time, until none waits.
+    private func drain() async {
+        while let (key, model) = lock.withLock({ queue.pick() }) {
+            let limits = limits(for: key.model)
+            await waitToFill(key, limits)
+            // Its requests have their results (or error) already.
+            _ = try? await runBatch(model, key.pass, take(key, limits), own: nil)
+        }
+    }
+}

@@ -1,0 +1,56 @@
+import Foundation
+import Testing
+import PeepholeCore
+@testable import PeepholeProtocols
+
+@Suite struct JSONValueTests {
+    @Test func numericArraysReadExactlyLikeDoubleParsing() throws {
+        var random = SplitMix64(seed: 3)
+        var texts = ["0", "-0", "1", "-1", "0.5", "1e-5", "1E+3", "123456789012345678901234", "0.000001234", "3.4028235e38",
+                     "1.17549435e-38", "-2.5e-3", "9007199254740993", "0.1", "1.0000001", "12.5e-2", "7e22", "7e23"]
+        for _ in 0..<2000 {
+            let mantissa = random.next() % 10_000_000_000
+            let exponent = Int(random.next() % 60) - 30
+            let sign = random.next() % 2 == 0 ? "" : "-"
+            texts.append("\(sign)\(mantissa / 1000).\(mantissa % 1000)e\(exponent)")
+            // Plain decimals of every length, the common case read in one pass.
+            let digits = String(random.next()) + String(random.next())
+            let length = Int(random.next() % 24) + 1, point = Int(random.next() % UInt64(length + 1))
+            let plain = String(digits.prefix(length)), integer = String(plain.prefix(point)), fraction = String(plain.dropFirst(point))
+            let integerPart = integer.isEmpty ? "0" : (integer.drop { $0 == "0" }.isEmpty ? "0" : String(integer.drop { $0 == "0" }))
+            texts.append(sign + integerPart + (fraction.isEmpty ? "" : "." + fraction))
+        }
+        texts += ["1.00", "0.05", "1.0e1", "0.0E0", "1.01", "0.00", "1", "0", "-1.0", "-0.0", "1.0", "0.0", "12345678901234567890", "0.12345678901234567890123", "9007199254740993.5", "0.0000000000000000000000001"]
+        let json = "[" + texts.joined(separator: ",") + "]"
+        guard case let .numbers(shape, values) = try JSONValue.parse(Array(json.utf8)) else {
+            Issue.record("not read as a numeric array")
+            return
+        }
+        #expect(shape == [texts.count])
+        for (text, value) in zip(texts, values) {
+            let expected = Float(Double(text)!)
+            #expect(value.bitPattern == expected.bitPattern, "\(text): \(value) vs \(expected)")
+        }
+    }
+
+    @Test func oneHotNumbersReadLikeAnyOtherWhateverTheSeparator() throws {
+        #expect(try JSONValue.parse(Array("[1.0,0.0 , 1 ,0\n,1.0\t]".utf8)) == .numbers(shape: [5], values: [1, 0, 1, 0, 1]))
+        #expect(try JSONValue.parse(Array("[[0.0],[1.0]]".utf8)) == .numbers(shape: [2, 1], values: [0, 1]))
+        #expect(throws: PeepholeError.self) { try JSONValue.parse(Array("[01]".utf8)) }
+        #expect(throws: PeepholeError.self) { try JSONValue.parse(Array("[1.]".utf8)) }
+        #expect(throws: PeepholeError.self) { try JSONValue.parse(Array("[1.0".utf8)) }
+    }
+
+    @Test func rectangularArraysBecomeNumbersAndTheRestStaysATree() throws {
+        #expect(try JSONValue.parse(Array("[[1, 2], [3, 4]]".utf8)) == .numbers(shape: [2, 2], values: [1, 2, 3, 4]))
+        #expect(try JSONValue.parse(Array("[[], []]".utf8)) == .numbers(shape: [2, 0], values: []))
+        #expect(try JSONValue.parse(Array("[[1], [2, 3]]".utf8)) == .array([.numbers(shape: [1], values: [1]), .numbers(shape: [2], values: [2, 3])]))
+        #expect(try JSONValue.parse(Array("[1, [2]]".utf8)) == .array([.number(1), .numbers(shape: [1], values: [2])]))
+        #expect(try JSONValue.parse(Array("[1, \"a\"]".utf8)) == .array([.number(1), .string("a")]))
+        #expect(throws: PeepholeError.self) { try JSONValue.parse(Array("[01]".utf8)) }
+        #expect(throws: PeepholeError.self) { try JSONValue.parse(Array("[1.]".utf8)) }
+        #expect(throws: PeepholeError.self) { try JSONValue.parse(Array("[1,]".utf8)) }
+        #expect(throws: PeepholeError.self) { try JSONValue.parse(Array("[-]".utf8)) }
+        #expect(throws: PeepholeError.self) { try JSONValue.parse(Array(String(repeating: "[", count: 100_000).utf8)) }
+    }
+}
