@@ -1,11 +1,10 @@
 // swift-tools-version:6.0
 import PackageDescription
 
-/// The compute core's Swift is compiled for AVX2 and FMA on x86-64 (Haswell, 2013, and later):
-/// its vectorised activations (those the C kernels do not fuse) run twice as wide and fused
-/// there, which took the demo model from 41 to 32 µs per sequence before the C kernels existed
-/// (peephole-bench, one thread). The C kernels pick AVX-512, AVX2 or scalar code at run time.
-/// Other architectures build for their defaults.
+/// The compute core's Swift is compiled for AVX2 and FMA on x86-64 (Haswell, 2013, and later), so
+/// that its loops over floats vectorise eight wide with fused multiply-adds; a pre-2013 x86 CPU
+/// needs this line removed. The C kernels pick AVX-512, AVX2 or scalar code at run time. Other
+/// architectures build for their defaults.
 #if arch(x86_64)
 let computeSettings: [SwiftSetting] = [.unsafeFlags(["-target-cpu", "haswell"])]
 #else
@@ -14,7 +13,7 @@ let computeSettings: [SwiftSetting] = []
 
 let package = Package(
     name: "Peephole",
-    platforms: [.macOS(.v14)],
+    platforms: [.macOS(.v15)],
     products: [
         .executable(name: "peephole", targets: ["peephole"]),
         .executable(name: "peephole-bench", targets: ["peephole-bench"]),
@@ -25,7 +24,6 @@ let package = Package(
         .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
-        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
@@ -63,7 +61,6 @@ let package = Package(
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "ZIPFoundation", package: "ZIPFoundation"),
-                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: computeSettings
         ),
@@ -81,11 +78,11 @@ let package = Package(
                 "PeepholeProtocols",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
-                .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Atomics", package: "swift-atomics"),

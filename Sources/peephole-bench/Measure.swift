@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import PeepholeCore
 
 /// Timing of repeated forward passes.
@@ -41,20 +42,22 @@ struct Measure {
 }
 
 /// What each worker measured, filled from several threads.
-private final class Results: @unchecked Sendable {
-    private let lock = NSLock()
-    private(set) var counts: [Int]
-    private(set) var latencies: [[Double]]
+private final class Results: Sendable {
+    private let measured: Mutex<(counts: [Int], latencies: [[Double]])>
 
     init(_ workers: Int) {
-        counts = Array(repeating: 0, count: workers)
-        latencies = Array(repeating: [], count: workers)
+        measured = Mutex((Array(repeating: 0, count: workers), Array(repeating: [], count: workers)))
     }
 
+    /// The sequences each worker ran.
+    var counts: [Int] { measured.withLock { $0.counts } }
+    /// Each worker's latencies.
+    var latencies: [[Double]] { measured.withLock { $0.latencies } }
+
     func set(_ worker: Int, count: Int, latencies values: [Double]) {
-        lock.withLock {
-            counts[worker] = count
-            latencies[worker] = values
+        measured.withLock {
+            $0.counts[worker] = count
+            $0.latencies[worker] = values
         }
     }
 }

@@ -17,48 +17,26 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "The configuration file (JSON). Default: \(ServeCommand.defaultConfig) if it exists.")
     var config: String?
 
-    @Option(help: "The SQLite model store.")
-    var store: String?
-
-    @Option(help: "The address to bind.")
-    var host: String?
-
-    @Option(help: "The TCP port.")
-    var port: Int?
-
-    @Option(help: "The model /predict and /layers act on (default: the only model in the store).")
-    var defaultModel: String?
-
-    @Option(help: "trace, debug, info, notice, warning, error or critical.")
-    var logLevel: String?
-
-    @Option(help: "The most sequences one batched forward pass may hold (1: no batching).")
-    var batchMaxSize: Int?
-
-    @Option(help: "How long a queued request may wait for others to share its forward pass, in microseconds.")
-    var batchMaxDelayUs: Int?
-
-    @Option(help: "The most forward passes running at once (0: one per processor core).")
-    var batchWorkers: Int?
-
-    @Option(help: #"Per-model batching, as JSON: {"chars": {"max_size": 32, "max_delay_us": 200}}."#)
-    var batchModels: String?
+    @Argument(parsing: .allUnrecognized, help: ArgumentHelp(
+        "Any setting as a flag: --port 9000, --store path, --max-batch=64 … (the keys of \(ServeCommand.defaultConfig), with dashes).",
+        valueName: "--setting value"))
+    var settings: [String] = []
 
     func run() async throws {
         // First, before any other concurrent work: handlers then run where their requests were read.
         let onEventLoops = runConcurrencyOnEventLoops()
         do {
-            let settings = try resolveConfig()
+            let resolved = try resolveConfig()
             var logger = Logger(label: "peephole")
-            logger.logLevel = settings.logLevel
+            logger.logLevel = resolved.logLevel
             // The server only reads: a committed store stays unchanged while it is served.
-            let modelStore = try ModelStore(path: settings.store, access: .readOnly)
+            let modelStore = try ModelStore(path: resolved.store, access: .readOnly)
             logger.info("Starting", metadata: [
-                "store.path": "\(settings.store)", "http.address": "\(settings.host):\(settings.port)",
-                "batch.workers": "\(settings.resolvedBatchWorkers)",
-                "batch.max_size": "\(settings.batchMaxSize)", "concurrency.on_event_loops": "\(onEventLoops)", "batch.max_delay_us": "\(settings.batchMaxDelayMicroseconds)",
+                "store.path": "\(resolved.store)", "http.address": "\(resolved.host):\(resolved.port)",
+                "batch.workers": "\(resolved.resolvedBatchWorkers)",
+                "batch.max_size": "\(resolved.batchMaxSize)", "concurrency.on_event_loops": "\(onEventLoops)", "batch.max_delay_us": "\(resolved.batchMaxDelayMicroseconds)",
             ])
-            try await runServer(config: settings, store: modelStore, logger: logger)
+            try await runServer(config: resolved, store: modelStore, logger: logger)
         } catch let error as ConfigError {
             try fail(error.description)
         } catch let error as PeepholeError {
@@ -69,17 +47,8 @@ struct ServeCommand: AsyncParsableCommand {
     /// File, then environment, then flags.
     private func resolveConfig() throws -> ServerConfig {
         let file = config ?? (FileManager.default.fileExists(atPath: Self.defaultConfig) ? Self.defaultConfig : nil)
-        var overrides: [ServerConfig.Key: String] = [:]
-        overrides[.store] = store
-        overrides[.host] = host
-        overrides[.port] = port.map(String.init)
-        overrides[.defaultModel] = defaultModel
-        overrides[.logLevel] = logLevel
-        overrides[.batchMaxSize] = batchMaxSize.map(String.init)
-        overrides[.batchMaxDelayMicroseconds] = batchMaxDelayUs.map(String.init)
-        overrides[.batchWorkers] = batchWorkers.map(String.init)
-        overrides[.batchModels] = batchModels
-        return try ServerConfig.resolve(file: file, environment: ProcessInfo.processInfo.environment, overrides: overrides)
+        return try ServerConfig.resolve(file: file, environment: ProcessInfo.processInfo.environment,
+                                        overrides: try ServerConfig.overrides(fromArguments: settings))
     }
 
     private func fail(_ message: String) throws -> Never {

@@ -73,4 +73,14 @@ import Testing
         }
         #expect(throws: ConfigError.self) { try ServerConfig.resolve(file: directory.appendingPathComponent("missing.json").path) }
     }
+
+    @Test func everyKeyIsAFlagWithDashes() throws {
+        let overrides = try ServerConfig.overrides(fromArguments: ["--port", "9300", "--batch-max-delay-us=50", "--store", "s.sqlite"])
+        #expect(overrides == [.port: "9300", .batchMaxDelayMicroseconds: "50", .store: "s.sqlite"])
+        #expect(Set(ServerConfig.Key.allCases.map(\.flagName)).count == ServerConfig.Key.allCases.count)
+        #expect { try ServerConfig.overrides(fromArguments: ["--prot", "1"]) } throws: { error in
+            (error as? ConfigError)?.description.contains("unknown option '--prot'") == true
+        }
+        #expect(throws: ConfigError.self) { try ServerConfig.overrides(fromArguments: ["--port"]) }
+    }
 }

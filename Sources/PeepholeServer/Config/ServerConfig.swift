@@ -103,7 +103,7 @@ public struct ServerConfig: Sendable, Equatable {
             given.insert(key)
         }
         for (key, text) in overrides.sorted(by: { $0.key.rawValue < $1.key.rawValue }) {
-            try config.set(key, text: text, source: "--" + key.rawValue.replacingOccurrences(of: "_", with: "-"))
+            try config.set(key, text: text, source: key.flagName)
             given.insert(key)
         }
         try config.checkBatchSizes(given: given)

@@ -1,4 +1,5 @@
 import Foundation
+import NIOConcurrencyHelpers
 import NIOPosix
 import PeepholeCore
 
@@ -21,7 +22,7 @@ import PeepholeCore
 /// the task waits, so the event loops keep reading the requests that will share the next pass. When the request that ran a pass returns while others queue,
 /// a new task takes over its worker. Every queued request is one the server has in flight, and
 /// graceful shutdown waits for those, so the batcher needs no service of its own.
-final class InferenceBatcher: @unchecked Sendable {
+final class InferenceBatcher: Sendable {
     /// How large one model's passes may grow, and how long a request may wait for that.
     struct Limits: Sendable, Equatable {
         /// The most sequences in one pass; 1 turns batching off.
@@ -46,23 +47,28 @@ final class InferenceBatcher: @unchecked Sendable {
     }
 
     /// The most passes running at once.
-    var workers: Int { queue.workers }
+    let workers: Int
     private let limits: Limits
     private let modelLimits: [String: Limits]
     private let metrics: ServerMetrics?
     private let compute: Compute
     /// Passes of at least this many floating-point operations (estimated) leave the event loop.
     private let offloadFLOPs: Int
-    private let lock = NSLock()
-    private var queue: BatchQueue
-    private var counters = Statistics()
+    /// The queue and the counters, under one lock.
+    private let state: NIOLockedValueBox<State>
+
+    private struct State {
+        var queue: BatchQueue
+        var counters = Statistics()
+    }
 
     /// A batcher with `workers` workers, `limits` for every model but those in `modelLimits`;
     /// passes are recorded in `metrics`.
     init(workers: Int, limits: Limits, modelLimits: [String: Limits] = [:], metrics: ServerMetrics? = nil,
          offloadFLOPs: Int = InferenceBatcher.defaultOffloadFLOPs, compute: @escaping Compute = InferenceBatcher.forward) {
         precondition(workers > 0 && limits.maxSize > 0, "a batcher needs a worker and room for a sequence")
-        self.queue = BatchQueue(workers: workers)
+        self.workers = workers
+        self.state = NIOLockedValueBox(State(queue: BatchQueue(workers: workers)))
         self.limits = limits
         self.modelLimits = modelLimits
         self.metrics = metrics
@@ -87,9 +93,9 @@ final class InferenceBatcher: @unchecked Sendable {
 
     /// What the batcher has done so far, and what waits now.
     var statistics: Statistics {
-        lock.withLock {
-            var statistics = counters
-            statistics.queued = queue.queued
+        state.withLockedValue { state in
+            var statistics = state.counters
+            statistics.queued = state.queue.queued
             return statistics
         }
     }
@@ -99,13 +105,13 @@ final class InferenceBatcher: @unchecked Sendable {
     func run(_ model: LoadedModel, _ pass: ForwardPass, input: Tensor) async throws -> Tensor {
         let limits = limits(for: model.info.model)
         guard limits.maxSize > 1 else {
-            lock.withLock { counters.requests += 1 }
+            state.withLockedValue { $0.counters.requests += 1 }
             return try await runPass(model, pass, [input])[0]
         }
         let key = BatchQueue.Key(model: model.info.model, version: model.info.version, pass: pass, item: Array(input.shape.dropFirst()))
-        let arrival = lock.withLock {
-            counters.requests += 1
-            return queue.arrive(model, key, input, limits)
+        let arrival = state.withLockedValue { state in
+            state.counters.requests += 1
+            return state.queue.arrive(model, key, input, limits)
         }
         switch arrival {
         case .runNow:
@@ -138,7 +144,7 @@ final class InferenceBatcher: @unchecked Sendable {
         }
         var resumes: [(CheckedContinuation<Tensor, any Error>, Result<Tensor, any Error>)] = []
         var mine: Result<Tensor, any Error>?
-        lock.withLock {
+        state.withLockedValue { _ in
             for (index, waiting) in batch.enumerated() {
                 let result = outcome.map { $0[index] }
                 if waiting === own {
@@ -161,9 +167,9 @@ final class InferenceBatcher: @unchecked Sendable {
     /// connections for the pass; shorter ones run where they are, without a thread hop.
     private func runPass(_ model: LoadedModel, _ pass: ForwardPass, _ inputs: [Tensor]) async throws -> [Tensor] {
         let input = inputs.count == 1 ? inputs[0] : Tensor(stacking: inputs)
-        lock.withLock {
-            counters.passes += 1
-            if inputs.count > 1 { counters.sharedRequests += inputs.count }
+        state.withLockedValue { state in
+            state.counters.passes += 1
+            if inputs.count > 1 { state.counters.sharedRequests += inputs.count }
         }
         metrics?.recordForwardPass(model: model.info.model, sequences: input.shape[0], requests: inputs.count)
         let compute = self.compute
@@ -178,7 +184,7 @@ final class InferenceBatcher: @unchecked Sendable {
     private func wait(for waiting: BatchQueue.Waiting) async throws -> Tensor {
         try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { continuation in
-                let ready: Result<Tensor, any Error>? = lock.withLock {
+                let ready: Result<Tensor, any Error>? = state.withLockedValue { _ in
                     if let outcome = waiting.outcome { return outcome }
                     waiting.continuation = continuation
                     return nil
@@ -186,7 +192,7 @@ final class InferenceBatcher: @unchecked Sendable {
                 if let ready { continuation.resume(with: ready) }
             }
         } onCancel: {
-            let (request, waker) = lock.withLock { queue.cancel(waiting) }
+            let (request, waker) = state.withLockedValue { $0.queue.cancel(waiting) }
             request?.resume(throwing: CancellationError())
             waker?.resume()
         }
@@ -198,15 +204,15 @@ final class InferenceBatcher: @unchecked Sendable {
     private func waitToFill(_ key: BatchQueue.Key, _ limits: Limits) async {
         guard limits.maxDelayMicroseconds > 0 else { return }
         await withCheckedContinuation { continuation in
-            let parked = lock.withLock {
-                guard let deadline = queue.deadline(key, limits) else { return false }
-                let id = queue.nextID()
+            let parked = state.withLockedValue { state in
+                guard let deadline = state.queue.deadline(key, limits) else { return false }
+                let id = state.queue.nextID()
                 // It needs the lock this section holds, so it wakes no one before the waker is parked.
                 let timer = Task {
                     try? await Task.sleep(until: deadline, clock: .continuous)
-                    lock.withLock { queue.wake(key, id: id) }?.resume()
+                    self.state.withLockedValue { $0.queue.wake(key, id: id) }?.resume()
                 }
-                queue.park(key, .init(id: id, continuation: continuation, timer: timer))
+                state.queue.park(key, .init(id: id, continuation: continuation, timer: timer))
                 return true
             }
             if !parked { continuation.resume() }
@@ -215,7 +221,7 @@ final class InferenceBatcher: @unchecked Sendable {
 
     /// Takes the next batch of claimed group `key`, starting a worker for what it leaves when one is free.
     private func take(_ key: BatchQueue.Key, _ limits: Limits) -> [BatchQueue.Waiting] {
-        let (batch, spawn) = lock.withLock { queue.take(key, maxSize: limits.maxSize) }
+        let (batch, spawn) = state.withLockedValue { $0.queue.take(key, maxSize: limits.maxSize) }
         if spawn { Task { await drain() } }
         return batch
     }
@@ -223,12 +229,12 @@ final class InferenceBatcher: @unchecked Sendable {
     /// Called by a request that held a worker, once its pass is done: passes the worker to a new
     /// task when requests queue, so the request can return.
     private func handOff() {
-        if lock.withLock({ queue.handOff() }) { Task { await drain() } }
+        if state.withLockedValue({ $0.queue.handOff() }) { Task { await drain() } }
     }
 
     /// A worker's loop: the oldest group, filled or timed out, one pass at a time, until none waits.
     private func drain() async {
-        while let (key, model) = lock.withLock({ queue.pick() }) {
+        while let (key, model) = state.withLockedValue({ $0.queue.pick() }) {
             let limits = limits(for: key.model)
             await waitToFill(key, limits)
             // Its requests have their results (or error) already.
