@@ -100,14 +100,14 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
 
     /// Answers a request on a connection past the limit with 503 and closes the connection.
     private func refuse(_ context: ChannelHandlerContext) {
-        let body = #"{"error":{"message":"too many connections; retry later","code":"too_many_connections"}}"#
-        var head = HTTPResponse(status: .serviceUnavailable)
-        head.headerFields[.retryAfter] = "1"
+        let error = ErrorResponse(ServerError.tooManyConnections)
+        let body = error.body
+        var head = HTTPResponse(status: error.status, headerFields: error.headers)
         head.headerFields[.connection] = "close"
         head.headerFields[.contentType] = "application/json; charset=utf-8"
-        head.headerFields[.contentLength] = String(body.utf8.count)
+        head.headerFields[.contentLength] = String(body.count)
         context.write(wrapOutboundOut(.head(head)), promise: nil)
-        context.write(wrapOutboundOut(.body(context.channel.allocator.buffer(string: body))), promise: nil)
+        context.write(wrapOutboundOut(.body(context.channel.allocator.buffer(bytes: body))), promise: nil)
         let channel = context.channel
         context.writeAndFlush(wrapOutboundOut(.end(nil))).whenComplete { _ in channel.close(promise: nil) }
     }

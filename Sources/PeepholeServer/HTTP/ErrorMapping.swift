@@ -27,6 +27,8 @@ enum ServerError: Error, Equatable {
     case adminTokenRequired
     /// An admin route from a non-loopback client while no admin token is configured.
     case adminLoopbackOnly
+    /// A connection past `max_connections`.
+    case tooManyConnections
 }
 
 /// An error as the client sees it: status, stable code and message, as
@@ -105,12 +107,20 @@ struct ErrorResponse {
         case .adminLoopbackOnly:
             self.init(status: .forbidden, code: "admin_loopback_only",
                       message: "admin routes are served to loopback clients only while no admin_token is configured")
+        case .tooManyConnections:
+            self.init(status: .serviceUnavailable, code: "too_many_connections", message: "too many connections; retry later",
+                      headers: [.retryAfter: "1"])
         }
     }
 
     /// The JSON response.
     var response: Response {
-        .json((try? PeepholeJSON.encode(ErrorBody(message: message, code: code))) ?? [], status: status, headers: headers)
+        .json(body, status: status, headers: headers)
+    }
+
+    /// The JSON body.
+    var body: [UInt8] {
+        (try? PeepholeJSON.encode(ErrorBody(message: message, code: code))) ?? []
     }
 }
 
