@@ -73,12 +73,12 @@ let quietLogger: Logger = {
 
 /// Runs `body` against an application over a fresh store, once its models are loaded.
 func withServer(_ setup: TestingSetup = .router, models: [FixtureModel] = [.onehot, .embed, .bidi], config: ServerConfig = .test,
-                prepare: (TestStore) throws -> Void = { _ in },
+                logger: Logger = quietLogger, prepare: (TestStore) throws -> Void = { _ in },
                 _ body: @escaping @Sendable (any TestClientProtocol) async throws -> Void) async throws {
     let testStore = try TestStore(models)
     defer { testStore.remove() }
     try prepare(testStore)
-    let app = buildApplication(config: config, store: testStore.store, logger: quietLogger)
+    let app = buildApplication(config: config, store: testStore.store, logger: logger)
     try await app.test(setup) { client in
         for _ in 0..<500 {
             if try await client.execute(uri: "/ready", method: .get).status == .ok { break }

@@ -34,6 +34,8 @@ public struct ServerConfig: Sendable, Equatable {
     public var maxConnections = 1024
     /// Seconds a request head may take to arrive whole (slow clients are closed).
     public var headerTimeoutSeconds = 10
+    /// Seconds a request body may take to arrive whole, from the end of its head (408, then closed).
+    public var bodyTimeoutSeconds = 30
     /// Seconds a keep-alive connection may stay idle before it is closed.
     public var idleTimeoutSeconds = 60
     /// The most inference requests one model may have in flight; past it, 503 with `Retry-After`.
@@ -78,6 +80,7 @@ public struct ServerConfig: Sendable, Equatable {
         case maxGenerate = "max_generate"
         case maxConnections = "max_connections"
         case headerTimeoutSeconds = "header_timeout_seconds"
+        case bodyTimeoutSeconds = "body_timeout_seconds"
         case idleTimeoutSeconds = "idle_timeout_seconds"
         case reloadIntervalMilliseconds = "reload_interval_ms"
         case maxQueuePerModel = "max_queue_per_model"
@@ -173,6 +176,7 @@ public struct ServerConfig: Sendable, Equatable {
         case .maxGenerate: maxGenerate = try integer(1...Int(Int32.max))
         case .maxConnections: maxConnections = try integer(1...1_000_000)
         case .headerTimeoutSeconds: headerTimeoutSeconds = try integer(1...86_400)
+        case .bodyTimeoutSeconds: bodyTimeoutSeconds = try integer(1...86_400)
         case .idleTimeoutSeconds: idleTimeoutSeconds = try integer(1...86_400)
         case .reloadIntervalMilliseconds: reloadIntervalMilliseconds = try integer(0...86_400_000)
         case .maxQueuePerModel: maxQueuePerModel = try integer(1...1_000_000)
@@ -196,7 +200,7 @@ public struct ServerConfig: Sendable, Equatable {
         case .port: "an integer port 0...65535"
         case .maxDepth: "an integer 1...64"
         case .maxSessions, .maxConnections, .maxQueuePerModel: "an integer 1...1000000"
-        case .headerTimeoutSeconds, .idleTimeoutSeconds: "an integer 1...86400 (seconds)"
+        case .headerTimeoutSeconds, .bodyTimeoutSeconds, .idleTimeoutSeconds: "an integer 1...86400 (seconds)"
         case .reloadIntervalMilliseconds: "an integer 0...86400000 (milliseconds; 0 turns polling off)"
         case .adminToken: "a token string or null"
         case .batchMaxSize: "an integer 1...max_batch"

@@ -12,11 +12,12 @@ public func buildApplication(config: ServerConfig, store: ModelStore, logger: Lo
     let router = buildRouter(registry: registry, metrics: ServerMetrics(), config: config)
     let connections = ConnectionCounter(limit: config.maxConnections)
     let headerTimeout = TimeAmount.seconds(Int64(config.headerTimeoutSeconds))
+    let bodyTimeout = TimeAmount.seconds(Int64(config.bodyTimeoutSeconds))
     let idleTimeout = TimeAmount.seconds(Int64(config.idleTimeoutSeconds))
     return Application(
         router: router,
         server: .http1(configuration: .init(
-            additionalChannelHandlers: [ConnectionGuard(counter: connections, headerTimeout: headerTimeout, idleTimeout: idleTimeout)],
+            additionalChannelHandlers: [ConnectionGuard(counter: connections, headerTimeout: headerTimeout, bodyTimeout: bodyTimeout, idleTimeout: idleTimeout)],
             idleTimeout: idleTimeout)),
         configuration: .init(address: .hostname(config.host, port: config.port), serverName: "peephole"),
         services: [ModelLoaderService(

@@ -1,5 +1,7 @@
 import Hummingbird
 import Logging
+import NIOCore
+import NIOHTTP1
 import PeepholeCore
 import PeepholeProtocols
 
@@ -48,6 +50,14 @@ struct ErrorResponse {
         switch error {
         case let error as PeepholeError: self.init(error)
         case let error as ServerError: self.init(error)
+        case HTTPParserError.invalidEOFState, ChannelError.ioOnClosedChannel, ChannelError.eof:
+            // The client closed the connection before its request was whole: its behaviour, not
+            // a server fault. Counted as nginx counts it; the answer reaches no one.
+            self.init(status: .init(code: 499, reasonPhrase: "Client Closed Request"), code: "client_closed",
+                      message: "the client closed the connection before the request was whole")
+        case let error as RequestBodyTimeout:
+            self.init(status: .requestTimeout, code: "body_timeout",
+                      message: "the request body did not arrive within \(error.seconds) s (body_timeout_seconds)", headers: [.connection: "close"])
         case let error as HTTPError:
             self.init(status: error.status, code: "http_\(error.status.code)", message: error.body ?? error.status.reasonPhrase, headers: error.headers)
         default:
@@ -138,6 +148,8 @@ struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
             ]
             if mapped.status.code >= 500 {
                 context.logger.error("Request failed", metadata: metadata)
+            } else if mapped.code == "client_closed" {
+                context.logger.info("Client closed the request", metadata: metadata)
             } else {
                 context.logger.debug("Request refused", metadata: metadata)
             }
