@@ -3,9 +3,11 @@
 
 SWIFT ?= swift
 SYSTEM_PACKAGES := libopenblas-dev libhdf5-dev libsqlite3-dev pkg-config
+# The inspector page's tests drive a real headless browser.
+BROWSER_PACKAGES := chromium chromium-driver
 STORE ?= models/peephole.sqlite
 
-.PHONY: deps build release test serve fixtures demo clean bench fuzz soak
+.PHONY: deps browser build release test serve fixtures demo clean bench fuzz soak screenshots
 
 ## Installs the C libraries Peephole links (OpenBLAS, HDF5, SQLite) when pkg-config cannot find them.
 deps:
@@ -15,6 +17,14 @@ deps:
 		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $(SYSTEM_PACKAGES); \
 	fi
 
+## Installs headless Chromium and chromedriver when missing (the inspector page's tests use them).
+browser:
+	@if command -v chromedriver >/dev/null 2>&1; then :; else \
+		echo "Installing $(BROWSER_PACKAGES)"; \
+		if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $(BROWSER_PACKAGES); \
+	fi
+
 build: deps
 	$(SWIFT) build
 
@@ -22,9 +32,14 @@ release: deps
 	$(SWIFT) build -c release --product peephole
 
 ## Builds everything (the live tests run the built `peephole` binary) and runs the test suites.
-test: deps
+test: deps browser
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
+
+## Writes the README's pictures of the inspector (docs/screenshots/) from its browser test.
+screenshots: deps browser
+	$(SWIFT) build --build-tests
+	PEEPHOLE_SCREENSHOTS=$(CURDIR)/docs/screenshots $(SWIFT) test --skip-build --filter InspectorPageTests
 
 ## Serves the store (default: the bundled demo model) on 127.0.0.1:8080.
 serve: release

@@ -9,7 +9,7 @@ struct PeepholeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "peephole",
         abstract: "An LSTM inference and introspection server for Keras models.",
-        subcommands: [ImportCommand.self, ModelsCommand.self, PredictCommand.self, ServeCommand.self])
+        subcommands: [ImportCommand.self, ModelsCommand.self, PredictCommand.self, CorpusCommand.self, ServeCommand.self])
 }
 
 /// Options every store command takes.

@@ -11,7 +11,7 @@ final class RawHTTPConnection: @unchecked Sendable {
     private let socket: Int32
 
     /// Connects to 127.0.0.1:`port`.
-    init(port: Int) throws {
+    init(port: Int, timeoutSeconds: Int = 10) throws {
         #if canImport(Glibc)
         socket = Glibc.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         #else
@@ -26,8 +26,8 @@ final class RawHTTPConnection: @unchecked Sendable {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(socket, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
         }
         guard result == 0 else { close(socket); throw POSIXError(.ECONNREFUSED) }
-        // A read never blocks a test for more than 10 s: a hung server fails the test instead.
-        var timeout = timeval(tv_sec: 10, tv_usec: 0)
+        // A read never blocks a test for more than `timeoutSeconds`: a hung server fails the test instead.
+        var timeout = timeval(tv_sec: timeoutSeconds, tv_usec: 0)
         setsockopt(socket, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
     }
 

@@ -22,6 +22,9 @@ export TF_CPP_MIN_LOG_LEVEL=2 TF_ENABLE_ONEDNN_OPTS=0 PYTHONHASHSEED=0
 swift build --product peephole
 rm -f models/peephole.sqlite models/peephole.sqlite-wal models/peephole.sqlite-shm models/peephole.sqlite-journal
 .build/debug/peephole import models/chars.keras --store models/peephole.sqlite --name chars --vocabulary models/chars.vocab.json
+# The training text, stored as the model's corpus for the inspector.
+cp "${DEMO_TEXT:-/usr/share/common-licenses/GPL-3}" models/chars.corpus.txt
+.build/debug/peephole corpus add --store models/peephole.sqlite --model chars models/chars.corpus.txt
 
 # Parity check: the CLI on the recorded texts must match what Keras recorded.
 "$VENV/bin/python" - <<'PY'

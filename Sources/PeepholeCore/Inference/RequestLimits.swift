@@ -21,4 +21,11 @@ public struct RequestLimits: Sendable, Codable, Equatable {
             throw PeepholeError.invalidInput(field: field, message: "\(input.shape[1]) timesteps exceed the limit of \(maxSteps)")
         }
     }
+
+    /// `input` checked against these bounds and `model`'s network.
+    public func checked(_ input: Tensor, model: LoadedModel) throws -> Tensor {
+        try check(input)
+        try model.network.validate(input)
+        return input
+    }
 }

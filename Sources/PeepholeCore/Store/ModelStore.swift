@@ -182,7 +182,7 @@ public final class ModelStore: Sendable {
         }
     }
 
-    private func write<T>(_ body: (Database) throws -> T) throws -> T {
+    func write<T>(_ body: (Database) throws -> T) throws -> T {
         do { return try database.write(body) } catch let error as DatabaseError {
             throw PeepholeError.storeFailure(path: path, reason: error.message ?? "\(error)")
         }

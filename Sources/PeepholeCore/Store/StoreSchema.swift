@@ -50,6 +50,18 @@ enum StoreSchema {
                 );
                 """)
         }
+        migrator.registerMigration("v2: corpus") { db in
+            try db.execute(sql: """
+                CREATE TABLE corpus_text (
+                    id INTEGER PRIMARY KEY,
+                    model_id INTEGER NOT NULL REFERENCES model(id) ON DELETE CASCADE,
+                    name TEXT NOT NULL,          -- the file name it was added from
+                    text TEXT NOT NULL,
+                    added_at TEXT NOT NULL,
+                    UNIQUE (model_id, name)
+                );
+                """)
+        }
         return migrator
     }
 

@@ -34,9 +34,7 @@ public enum InputBody: Sendable {
             }
             input = try model.encode(texts: try Self.strings(text, model: model))
         }
-        try limits.check(input)
-        try model.network.validate(input)
-        return input
+        return try limits.checked(input, model: model)
     }
 
     /// The strings of a `text` field.

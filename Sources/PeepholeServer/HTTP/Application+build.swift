@@ -43,6 +43,7 @@ public func buildRouter(registry: ModelRegistry, metrics: ServerMetrics, config:
     GenerateController(registry: registry, api: api, decoder: decoder).addRoutes(to: router)
     SessionController(registry: registry, sessions: SessionRegistry(limit: config.maxSessions, idleSeconds: config.sessionIdleSeconds),
                       api: api, decoder: decoder).addRoutes(to: router)
+    InspectorController(registry: registry, api: api, decoder: decoder, cache: InspectorCache(registry: registry)).addRoutes(to: router)
     AdminController(registry: registry, token: config.adminToken).addRoutes(to: router)
     // Added after the routes, so it wraps only the not-found responder.
     router.add(middleware: UnmatchedRouteMiddleware(routes: router.routes))

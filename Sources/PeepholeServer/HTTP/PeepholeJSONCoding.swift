@@ -71,3 +71,6 @@ extension LayersResponse: ResponseEncodable {}
 extension StatusResponse: ResponseEncodable {}
 extension ReloadResponse: ResponseEncodable {}
 extension SessionOpenedResponse: ResponseEncodable {}
+extension CorpusResponse: ResponseEncodable {}
+extension UnitStatisticsResponse: ResponseEncodable {}
+extension MatchResponse: ResponseEncodable {}

@@ -55,6 +55,7 @@ public final class ModelRegistry: Sendable {
             var models: [String: ModelEntry] = [:]
             for (name, numbers) in try store.versionNumbers().sorted(by: { $0.key < $1.key }) {
                 var entry = previous?.models[name] ?? ModelEntry(name: name)
+                entry.corpus = try store.corpus(model: name)
                 let known = Set(entry.loaded.keys).union(entry.damaged.keys)
                 let added = numbers.filter { !known.contains($0) }
                 for number in added {
@@ -136,6 +137,11 @@ public final class ModelRegistry: Sendable {
         return catalog
     }
 
+    /// The corpus stored with model `name` (nil: the default model).
+    func corpus(_ name: String?) throws -> [CorpusText] {
+        try snapshot().entry(name).corpus
+    }
+
     /// The version a request names: `model` nil for the default model, `version` nil for its
     /// newest loaded version; `version` is the raw path segment.
     func model(_ name: String?, version: String?) throws -> LoadedModel {
@@ -182,6 +188,8 @@ struct ModelEntry: Sendable {
     var loaded: [Int: LoadedModel] = [:]
     /// The versions that failed to load, with the error.
     var damaged: [Int: PeepholeError] = [:]
+    /// The texts stored with the model, read again at every reload.
+    var corpus: [CorpusText] = []
 
     /// The newest version that loaded.
     var newestLoaded: Int? { loaded.keys.max() }

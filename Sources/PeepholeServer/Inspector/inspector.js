@@ -1,0 +1,338 @@
+// Peephole inspector: reads the server's JSON API and draws what a recurrent layer does.
+// Every view keeps its state in the URL (/inspect/{view}?model=…&layer=…&unit=…), so a link
+// shows the same thing to whoever opens it.
+"use strict";
+
+const $ = (id) => document.getElementById(id);
+const FIELDS = ["h", "c", "i", "f", "g", "o"];
+const state = readURL();
+let model = null;       // GET /models/{m}/versions/{v}: layers, vocabulary
+let reading = null;     // the last text read: {chars, fields: {h: [steps][units], …}, units}
+const nextCache = new Map();
+
+// Colours. h and c on a diverging scale (blue below zero, red above; c through tanh, as its
+// values are unbounded), gates on a sequential one (white to green over 0…1).
+function color(field, value) {
+  if (field === "h" || field === "c") {
+    const t = Math.max(-1, Math.min(1, field === "c" ? Math.tanh(value) : value));
+    const target = t >= 0 ? [214, 39, 40] : [31, 119, 180];
+    return mix(target, Math.abs(t));
+  }
+  return mix([44, 160, 44], Math.max(0, Math.min(1, value)));
+}
+function mix(target, amount) {
+  const channel = (c) => Math.round(255 + (c - 255) * amount);
+  return `rgb(${channel(target[0])}, ${channel(target[1])}, ${channel(target[2])})`;
+}
+window.Peephole = { color };
+
+function readURL() {
+  const query = new URLSearchParams(location.search);
+  const view = location.pathname.replace(/^\/inspect\/?/, "").split("/")[0] || "read";
+  const get = (key, fallback) => query.get(key) ?? fallback;
+  return {
+    view, model: get("model", ""), version: get("version", ""), layer: get("layer", ""), field: get("field", "h"),
+    unit: Number(get("unit", 0)), text: get("text", "This program is free software; you can redistribute it and/or modify it"),
+    from: query.has("from") ? Number(query.get("from")) : null, to: query.has("to") ? Number(query.get("to")) : null,
+    threshold: Number(get("threshold", 0.3)), before: get("before", "") === "1", after: get("after", "") === "1",
+    sort: get("sort", "index"), prompt: get("prompt", "This program is "), length: Number(get("length", 120)),
+    temperature: Number(get("temperature", 0.5)), seed: Number(get("seed", 42)),
+  };
+}
+
+function writeURL() {
+  const query = new URLSearchParams();
+  for (const key of ["model", "version", "layer", "field", "unit", "threshold", "sort"]) query.set(key, state[key]);
+  if (state.view === "read") {
+    query.set("text", state.text);
+    if (state.from !== null) { query.set("from", state.from); query.set("to", state.to); }
+    if (state.before) query.set("before", "1");
+    if (state.after) query.set("after", "1");
+  }
+  if (state.view === "generate") for (const key of ["prompt", "length", "temperature", "seed"]) query.set(key, state[key]);
+  history.replaceState(null, "", `/inspect/${state.view}?${query}`);
+}
+
+async function api(path, body) {
+  const response = await fetch(path, body === undefined ? {} : {
+    method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body),
+  });
+  const json = await response.json();
+  if (!response.ok) throw new Error(json.error?.message ?? `HTTP ${response.status}`);
+  return json;
+}
+const base = () => `/models/${encodeURIComponent(state.model)}/versions/${state.version}`;
+const say = (message) => { $("status").textContent = message ?? ""; };
+
+// Pickers: model, version, layer, field, unit.
+async function loadModels() {
+  const list = await api("/models");
+  const names = list.models.map((m) => m.name);
+  if (!names.includes(state.model)) state.model = list.default_model ?? names[0] ?? "";
+  fill($("model"), names, state.model);
+  const entry = list.models.find((m) => m.name === state.model);
+  const versions = entry.versions.filter((v) => v.status === "ready").map((v) => String(v.version));
+  if (!versions.includes(String(state.version))) state.version = String(entry.served_version);
+  fill($("version"), versions, String(state.version));
+  model = await api(base());
+  const recurrent = model.layers.filter((l) => /LSTM|GRU|RNN/.test(l.class_name) && !/Bidirectional/.test(l.class_name)).map((l) => l.name);
+  if (!recurrent.includes(state.layer)) state.layer = recurrent[0] ?? model.layers[0].name;
+  fill($("layer"), model.layers.map((l) => l.name), state.layer);
+  $("field").value = state.field;
+  $("unit").value = state.unit;
+}
+function fill(select, values, chosen) {
+  select.replaceChildren(...values.map((v) => new Option(v, v, false, v === chosen)));
+}
+
+// 1. Read a text: characters coloured by a unit, the heatmap of every unit, a tooltip per step.
+async function read() {
+  const vocabulary = new Set(model.vocabulary ?? []);
+  if (!model.vocabulary) return say("This model has no vocabulary: send inputs through the API.");
+  const chars = [...state.text].filter((c) => vocabulary.has(c));
+  if (chars.length < [...state.text].length) say(`${[...state.text].length - chars.length} characters outside the vocabulary were left out.`);
+  if (chars.length === 0) return;
+  const started = performance.now();
+  const answer = await api(`${base()}/layers/${encodeURIComponent(state.layer)}/output`,
+    { text: [chars.join("")], sequences: true, gates: true });
+  const fields = { h: answer.sequence[0] };
+  for (const name of ["c", "i", "f", "g", "o"]) fields[name] = answer.gates[name][0];
+  reading = { chars, fields, units: answer.units.length };
+  drawRead();
+  window.Peephole.lastRenderMs = performance.now() - started;
+}
+
+function drawRead() {
+  if (!reading) return;
+  const values = reading.fields[state.field];
+  const unit = Math.min(state.unit, reading.units - 1);
+  $("chars").replaceChildren(...reading.chars.map((c, step) => {
+    const span = document.createElement("span");
+    span.className = "ch";
+    span.textContent = c === "\n" ? "↵\n" : c;
+    span.dataset.step = step;
+    span.dataset.value = values[step][unit];
+    span.style.backgroundColor = color(state.field, values[step][unit]);
+    if (state.from !== null && step >= state.from && step < state.to) span.classList.add("selected");
+    return span;
+  }));
+  drawHeatmap(values);
+}
+
+function drawHeatmap(values) {
+  const steps = values.length, units = values[0].length;
+  const stats = [...Array(units).keys()].map((u) => {
+    const column = values.map((row) => row[u]);
+    const mean = column.reduce((a, b) => a + b, 0) / steps;
+    return { u, mean, variance: column.reduce((a, b) => a + (b - mean) ** 2, 0) / steps };
+  });
+  if (state.sort !== "index") stats.sort((a, b) => b[state.sort] - a[state.sort]);
+  const canvas = $("heatmap");
+  canvas.width = steps;
+  canvas.height = units;
+  canvas.style.height = `${Math.max(units * 4, 60)}px`;
+  const context = canvas.getContext("2d");
+  stats.forEach(({ u }, row) => values.forEach((v, step) => {
+    context.fillStyle = color(state.field, v[u]);
+    context.fillRect(step, row, 1, 1);
+  }));
+  canvas.dataset.order = stats.map((s) => s.u).join(",");
+}
+
+async function showTooltip(event) {
+  const step = Number(event.target.dataset.step);
+  if (Number.isNaN(step) || !reading) return;
+  const tip = $("tooltip");
+  const unit = Math.min(state.unit, reading.units - 1);
+  const rows = FIELDS.map((f) => `<tr><td>${f}</td><td>${reading.fields[f][step][unit].toFixed(4)}</td></tr>`).join("");
+  tip.innerHTML = `<b>step ${step}</b>, unit ${unit}<table>${rows}</table><div id="next">next: …</div>`;
+  tip.style.left = `${event.clientX + 12}px`;
+  tip.style.top = `${event.clientY + 12}px`;
+  tip.hidden = false;
+  const prefix = reading.chars.slice(0, step + 1).join("");
+  if (!nextCache.has(prefix)) nextCache.set(prefix, api(`${base()}/predict`, { text: [prefix], top_k: 5 }).catch(() => null));
+  const answer = await nextCache.get(prefix);
+  const next = $("next");
+  if (answer && next) next.innerHTML = "next: " + answer.top_k[0].map((t) => `<code>${escapeHTML(JSON.stringify(t.token))}</code> ${t.p.toFixed(3)}`).join(", ");
+}
+const escapeHTML = (s) => s.replace(/[&<>]/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;" })[c]);
+
+// 2. Select like LSTMVis: drag over characters, then match the units on over the span.
+let brushing = null;
+function brushStart(event) {
+  const step = Number(event.target.dataset.step);
+  if (Number.isNaN(step)) return;
+  brushing = step;
+  setSpan(step, step + 1);
+}
+function brushMove(event) {
+  const step = Number(event.target.dataset.step);
+  if (brushing === null || Number.isNaN(step)) return;
+  setSpan(Math.min(brushing, step), Math.max(brushing, step) + 1);
+}
+function setSpan(from, to) {
+  state.from = from;
+  state.to = to;
+  $("span-label").textContent = `characters ${from}…${to - 1}`;
+  for (const span of $("chars").children) span.classList.toggle("selected", span.dataset.step >= from && span.dataset.step < to);
+}
+async function match() {
+  if (state.from === null || !reading) return say("Drag across some characters first.");
+  writeURL();
+  const answer = await api(`${base()}/layers/${encodeURIComponent(state.layer)}/match`, {
+    text: reading.chars.join(""), span: { from: state.from, to: state.to }, threshold: state.threshold, field: state.field,
+    constraints: { before: state.before, after: state.after },
+  });
+  const units = answer.units.map((u) => `<span title="${u.min.toFixed(3)} … ${u.max.toFixed(3)}"><a href="#" data-unit="${u.unit}">unit ${u.unit}</a> ${u.min.toFixed(2)}…${u.max.toFixed(2)}</span>`).join("");
+  const plural = (n, word) => `${n} ${word}${n === 1 ? "" : "s"}`;
+  $("selection").innerHTML = `<h2>${plural(answer.units.length, "unit")} above ${answer.threshold} over characters ${state.from}…${state.to - 1}</h2><div class="units">${units}</div>`
+    + `<h2>${plural(answer.matches.length, "place")} in the corpus where they are on together, longest first</h2>`;
+  for (const m of answer.matches) $("selection").append(snippet(m.window, m.values, `${m.text} ${m.from}…${m.to - 1}`, m.position, m.to - m.from));
+}
+function snippet(text, values, where, highlight, length = 1) {
+  const line = document.createElement("div");
+  line.className = "snippet";
+  line.innerHTML = `<span class="where">${escapeHTML(where)}</span>`;
+  [...text].forEach((c, index) => {
+    const span = document.createElement("span");
+    span.textContent = c === "\n" ? "↵" : c;
+    if (values) span.style.backgroundColor = color(state.field, values[index]);
+    if (index >= highlight && index < highlight + length) span.className = "hit";
+    line.append(span);
+  });
+  return line;
+}
+
+// 3. A unit's card: top contexts, quantile samples, histogram, moments, saturation.
+async function unitCard() {
+  const answer = await api(`${base()}/layers/${encodeURIComponent(state.layer)}/units/${state.unit}?field=${state.field}&k=10`);
+  const card = $("card");
+  card.innerHTML = `<h2>${escapeHTML(answer.layer)} unit ${answer.unit}, field ${answer.field}, over ${answer.steps.toLocaleString()} corpus steps</h2>`;
+  const grid = document.createElement("div");
+  grid.className = "card-grid";
+  const moments = document.createElement("div");
+  const saturation = answer.saturation
+    ? `<tr><td>left-saturated (&lt; 0.1)</td><td>${(answer.saturation.left * 100).toFixed(1)}%</td></tr><tr><td>right-saturated (&gt; 0.9)</td><td>${(answer.saturation.right * 100).toFixed(1)}%</td></tr>` : "";
+  moments.innerHTML = `<h2>Moments</h2><table class="moments"><tr><td>mean</td><td>${answer.mean.toFixed(4)}</td></tr><tr><td>variance</td><td>${answer.variance.toFixed(4)}</td></tr>`
+    + `<tr><td>range</td><td>${answer.min.toFixed(3)} … ${answer.max.toFixed(3)}</td></tr>${saturation}</table>`;
+  const most = Math.max(...answer.histogram.counts);
+  const histogram = document.createElement("div");
+  histogram.innerHTML = `<h2>Histogram</h2><div class="bars">${answer.histogram.counts.map((c) => `<div title="${c}" style="height:${(100 * c / most).toFixed(1)}%"></div>`).join("")}</div>`
+    + `<div class="axis"><span>${answer.min.toFixed(2)}</span><span>${answer.max.toFixed(2)}</span></div>`;
+  const top = document.createElement("div");
+  top.className = "wide";
+  top.innerHTML = "<h2>Top-activating contexts</h2>";
+  for (const c of answer.top) top.append(snippet(c.window, null, `${c.value.toFixed(3)}`, c.position));
+  const bands = document.createElement("div");
+  bands.className = "wide";
+  bands.innerHTML = "<h2>Samples by quantile band</h2>";
+  for (const band of answer.quantiles) for (const c of band.samples) bands.append(snippet(c.window, null, `${Math.round(band.from * 100)}–${Math.round(band.to * 100)}% ${c.value.toFixed(3)}`, c.position));
+  grid.append(moments, histogram, top, bands);
+  card.append(grid);
+}
+
+// 4. Generate, then colour the generated text by the chosen unit.
+async function generate() {
+  writeURL();
+  const answer = await api(`${base()}/generate`, { prompt: state.prompt, length: state.length, temperature: state.temperature, seed: state.seed });
+  const text = answer.prompt + answer.text;
+  const output = await api(`${base()}/layers/${encodeURIComponent(state.layer)}/output`, { text: [text], sequences: true, gates: true });
+  const values = state.field === "h" ? output.sequence[0] : output.gates[state.field][0];
+  const promptLength = [...answer.prompt].length;
+  $("generated").replaceChildren(...[...text].map((c, step) => {
+    const span = document.createElement("span");
+    span.className = step < promptLength ? "ch prompt" : "ch";
+    span.textContent = c;
+    span.dataset.value = values[step][state.unit];
+    span.style.backgroundColor = color(state.field, values[step][state.unit]);
+    return span;
+  }));
+}
+
+// 5. The model: its layers as a table and a graph, and its corpus.
+async function modelView() {
+  $("layers").tBodies[0].replaceChildren(...model.layers.map((l) => {
+    const row = document.createElement("tr");
+    row.innerHTML = `<td>${escapeHTML(l.name)}</td><td>${escapeHTML(l.class_name)}</td><td>(${l.output_shape.map((d) => d ?? "None").join(", ")})</td><td>${l.parameter_count.toLocaleString()}</td>`;
+    return row;
+  }));
+  const nodes = [`<span class="node">input (${model.input_shape.map((d) => d ?? "None").join(", ")})</span>`]
+    .concat(model.layers.map((l) => `<span class="node">${escapeHTML(l.name)}<br><small>${escapeHTML(l.class_name)}</small></span>`));
+  $("graph").innerHTML = nodes.join('<span class="arrow">→</span>');
+  const corpus = await api(`/models/${encodeURIComponent(state.model)}/corpus`);
+  $("corpus").innerHTML = corpus.texts.length ? corpus.texts.map((t) => `<li>${escapeHTML(t.name)}: ${t.characters.toLocaleString()} characters</li>`).join("") : "<li>none (peephole corpus add)</li>";
+}
+
+async function show() {
+  say("");
+  for (const view of ["read", "unit", "generate", "model"]) $(`view-${view}`).hidden = view !== state.view;
+  for (const link of $("views").children) link.classList.toggle("active", link.dataset.view === state.view);
+  writeURL();
+  try {
+    if (state.view === "read") await read();
+    if (state.view === "unit") await unitCard();
+    if (state.view === "generate") await generate();
+    if (state.view === "model") await modelView();
+  } catch (error) {
+    say(error.message);
+  }
+  document.body.dataset.ready = state.view;
+}
+
+function bind() {
+  $("text").value = state.text;
+  $("threshold").value = state.threshold;
+  $("before").checked = state.before;
+  $("after").checked = state.after;
+  $("sort").value = state.sort;
+  for (const key of ["prompt", "length", "temperature", "seed"]) $(key).value = state[key];
+  for (const link of $("views").children) link.addEventListener("click", (event) => {
+    event.preventDefault();
+    state.view = link.dataset.view;
+    show();
+  });
+  $("model").addEventListener("change", async () => { state.model = $("model").value; state.version = ""; await loadModels(); show(); });
+  $("version").addEventListener("change", async () => { state.version = $("version").value; await loadModels(); show(); });
+  $("layer").addEventListener("change", () => { state.layer = $("layer").value; show(); });
+  $("field").addEventListener("change", () => { state.field = $("field").value; state.view === "read" && reading ? (drawRead(), writeURL()) : show(); });
+  $("unit").addEventListener("change", () => { state.unit = Number($("unit").value); state.view === "read" && reading ? (drawRead(), writeURL()) : show(); });
+  $("sort").addEventListener("change", () => { state.sort = $("sort").value; drawRead(); writeURL(); });
+  $("run").addEventListener("click", () => { state.text = $("text").value; state.from = state.to = null; show(); });
+  $("threshold").addEventListener("change", () => { state.threshold = Number($("threshold").value); });
+  $("before").addEventListener("change", () => { state.before = $("before").checked; });
+  $("after").addEventListener("change", () => { state.after = $("after").checked; });
+  $("match").addEventListener("click", () => match().catch((error) => say(error.message)));
+  $("generate").addEventListener("click", () => {
+    for (const key of ["prompt", "length", "temperature", "seed"]) state[key] = key === "prompt" ? $(key).value : Number($(key).value);
+    generate().catch((error) => say(error.message));
+  });
+  const chars = $("chars");
+  chars.addEventListener("mouseover", (event) => showTooltip(event));
+  chars.addEventListener("mouseleave", () => { $("tooltip").hidden = true; });
+  chars.addEventListener("mousedown", brushStart);
+  chars.addEventListener("mousemove", brushMove);
+  document.addEventListener("mouseup", () => { if (brushing !== null) { brushing = null; writeURL(); } });
+  $("selection").addEventListener("click", (event) => {
+    const unit = event.target.dataset.unit;
+    if (unit === undefined) return;
+    event.preventDefault();
+    state.unit = Number(unit);
+    state.view = "unit";
+    $("unit").value = unit;
+    show();
+  });
+}
+
+(async () => {
+  bind();
+  try {
+    await loadModels();
+  } catch (error) {
+    return say(error.message);
+  }
+  await show();
+  if (state.view === "read" && state.from !== null) {
+    setSpan(state.from, state.to);
+    await match().catch((error) => say(error.message));
+  }
+})();
