@@ -47,7 +47,7 @@ import Testing
             try await Task.sleep(for: .milliseconds(100))
             let answer = try await offThePool {
                 let refused = try RawHTTPConnection(port: port)
-                try refused.send(Array("GET /health HTTP/1.1\r\nHost: x\r\n\r\n".utf8))
+                try refused.send(Array("GET /models HTTP/1.1\r\nHost: x\r\n\r\n".utf8))
                 return try refused.readResponse()
             }
             #expect(answer.status == 503)

@@ -40,6 +40,7 @@ public final class ModelStore: Sendable {
                 try StoreSchema.migrator.migrate(pool)
                 database = pool
             case .readOnly:
+                if let reason = Self.truncation(path) { throw PeepholeError.storeFailure(path: path, reason: reason) }
                 configuration.readonly = true
                 let queue = try DatabaseQueue(path: path, configuration: configuration)
                 if let reason = try queue.read(StoreSchema.incompatibility) { throw PeepholeError.storeFailure(path: path, reason: reason) }
@@ -172,6 +173,21 @@ public final class ModelStore: Sendable {
     }
 
     // MARK: helpers
+
+    /// "database disk image is malformed" when the file is shorter than its SQLite header says
+    /// (a truncated copy): caught at open, whichever pages the cut spared. Nil otherwise, or when
+    /// the header's size is not valid (SQLite then goes by the file's size).
+    static func truncation(_ path: String) -> String? {
+        guard let handle = FileHandle(forReadingAtPath: path) else { return nil }
+        defer { try? handle.close() }
+        guard let header = try? handle.read(upToCount: 100), header.count == 100,
+              header.starts(with: Array("SQLite format 3\u{0}".utf8)),
+              let size = try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int else { return nil }
+        func integer(_ offset: Int, _ count: Int) -> Int { header[offset..<(offset + count)].reduce(0) { $0 << 8 | Int($1) } }
+        let pageSize = integer(16, 2) == 1 ? 65536 : integer(16, 2)
+        let valid = integer(24, 4) == integer(92, 4)
+        return valid && integer(28, 4) * pageSize > size ? "database disk image is malformed" : nil
+    }
 
     /// Runs `body` in a read transaction, mapping SQLite errors to `storeFailure`.
     func read<T>(_ body: (Database) throws -> T) throws -> T {

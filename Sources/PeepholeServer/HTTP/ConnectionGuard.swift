@@ -33,7 +33,7 @@ final class ConnectionCounter: Sendable {
 /// either; a connection with no bytes at all is closed by the HTTP channel's own idle timeout.
 /// A request's body must arrive whole within `body_timeout_seconds` of its head (slow POST):
 /// past it the request fails with `RequestBodyTimeout` (answered 408, `Connection: close`), and
-/// the connection is closed a moment later whether or not the answer could be written.
+/// the connection is closed 2 s later whether or not the answer could be written.
 ///
 /// It never closes a connection while the channel is being set up: Hummingbird wraps it in an
 /// async channel right after, and closing before that would tear the wrapper down unfinished.
@@ -144,7 +144,7 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
             guard let self else { return }
             self.bodyTimedOut = true
             context.fireErrorCaught(RequestBodyTimeout(seconds: Int(bodyTimeout.nanoseconds / 1_000_000_000)))
-            self.timer = context.eventLoop.scheduleTask(in: .seconds(1)) { channel.close(promise: nil) }
+            self.timer = context.eventLoop.scheduleTask(in: .seconds(2)) { channel.close(promise: nil) }
         }
     }
 

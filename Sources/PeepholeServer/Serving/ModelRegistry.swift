@@ -55,7 +55,12 @@ public final class ModelRegistry: Sendable {
             var models: [String: ModelEntry] = [:]
             for (name, numbers) in try store.versionNumbers().sorted(by: { $0.key < $1.key }) {
                 var entry = previous?.models[name] ?? ModelEntry(name: name)
-                entry.corpus = try store.corpus(model: name)
+                do {
+                    entry.corpus = try store.corpus(model: name)
+                } catch {
+                    // A corpus that cannot be read costs the inspector its statistics, not the model its serving.
+                    logger.error("Skipping a corpus that does not load", metadata: ["model.name": "\(name)", "error": "\(error)"])
+                }
                 let known = Set(entry.loaded.keys).union(entry.damaged.keys)
                 let added = numbers.filter { !known.contains($0) }
                 for number in added {
