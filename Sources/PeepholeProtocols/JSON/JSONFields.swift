@@ -68,6 +68,22 @@ struct JSONFields {
         }
     }
 
+    /// `key` as a non-empty array of unit indices (absent: nil).
+    func unitIndices(_ key: String) throws -> [Int]? {
+        switch fields[key] {
+        case nil: return nil
+        case let value? where !(value.elements ?? []).isEmpty:
+            return try value.elements!.enumerated().map { index, element in
+                guard case let .number(unit) = element, unit >= 0, unit.rounded() == unit, unit < 1e9 else {
+                    throw PeepholeError.invalidInput(field: "\(name(key))[\(index)]", message: "expected a unit index (a non-negative integer), got \(element.typeName)")
+                }
+                return Int(unit)
+            }
+        case let other?:
+            throw PeepholeError.invalidInput(field: name(key), message: "expected a non-empty array of unit indices, got \(other.typeName)")
+        }
+    }
+
     private static func join(_ path: String, _ key: String) -> String {
         path.isEmpty ? key : "\(path).\(key)"
     }

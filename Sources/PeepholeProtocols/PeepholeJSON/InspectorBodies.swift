@@ -125,18 +125,7 @@ public struct MatchRequest: PeepholeRequestBody {
             }
             self.span = from..<to
         }
-        switch fields["units"] {
-        case nil: break
-        case let value? where !(value.elements ?? []).isEmpty:
-            units = try value.elements!.enumerated().map { index, element in
-                guard case let .number(unit) = element, unit >= 0, unit.rounded() == unit, unit < 1e9 else {
-                    throw PeepholeError.invalidInput(field: "units[\(index)]", message: "expected a unit index (a non-negative integer), got \(element.typeName)")
-                }
-                return Int(unit)
-            }
-        case let other?:
-            throw PeepholeError.invalidInput(field: "units", message: "expected a non-empty array of unit indices, got \(other.typeName)")
-        }
+        units = try fields.unitIndices("units")
         guard (units == nil) != (text == nil) else {
             throw PeepholeError.invalidInput(field: units == nil ? "units" : "text", message: "send either units, or a text and a span to select them from")
         }

@@ -16,21 +16,9 @@ struct LayerOptions: Sendable {
         trace.sequence = try fields.flag("sequences")
         trace.gates = try fields.flag("gates")
         trace.preactivations = try fields.flag("preactivations")
-        switch fields["units"] {
-        case nil: break
-        case let value? where !(value.elements ?? []).isEmpty:
-            let elements = value.elements!
-            trace.units = try elements.enumerated().map { index, element in
-                guard case let .number(value) = element, value >= 0, value.rounded() == value, value < 1e9 else {
-                    throw PeepholeError.invalidInput(field: "units[\(index)]", message: "expected a unit index (a non-negative integer), got \(element.typeName)")
-                }
-                return Int(value)
-            }
-            if Set(trace.units!).count != elements.count {
-                throw PeepholeError.invalidInput(field: "units", message: "lists a unit twice")
-            }
-        case let other?:
-            throw PeepholeError.invalidInput(field: "units", message: "expected a non-empty array of unit indices, got \(other.typeName)")
+        trace.units = try fields.unitIndices("units")
+        if let units = trace.units, Set(units).count != units.count {
+            throw PeepholeError.invalidInput(field: "units", message: "lists a unit twice")
         }
         if let steps = fields["steps"] {
             let range = try JSONFields(steps, accepted: ["from", "to"], path: "steps", expected: #"{"from": first, "to": end}"#)
