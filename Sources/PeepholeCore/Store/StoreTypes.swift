@@ -36,6 +36,14 @@ public struct VersionInfo: Sendable, Codable, Equatable {
     public var vocabulary: [String]?
     /// The layers in order.
     public var layers: [LayerInfo]
+    /// The wiring of a model that is not a chain (several inputs or outputs, branches, merges,
+    /// mask operations); nil for a chain of layers from one input to one output.
+    public var graph: KerasGraph? = nil
+
+    /// Every input of the model (for a chain, its one input, named `input`).
+    public var inputs: [GraphInput] {
+        graph?.inputs ?? [GraphInput(name: "input", shape: Array(inputShape.dropFirst()), dtype: inputDType)]
+    }
 
     /// Stands in for a version whose description cannot be read, so listings still show it.
     public static func unreadable(model: String, version: Int) -> VersionInfo {
