@@ -4,10 +4,17 @@ import Foundation
 struct ConfigReader {
     let layer: String
     let config: [String: Any]
+    /// The layer's class, named in refusals of its options.
+    var className = ""
+
+    /// `option` as a refusal names it: `Conv1D option padding`.
+    private func option(_ key: String) -> String {
+        className.isEmpty ? "option \(key)" : "\(className) option \(key)"
+    }
 
     func int(_ key: String) throws -> Int {
         guard let value = config[key] as? NSNumber, let int = Int(exactly: value.doubleValue), int > 0 else {
-            throw PeepholeError.unsupported(layer: layer, detail: "option \(key) must be a positive integer, got \(String(describing: config[key] ?? "nothing"))")
+            throw PeepholeError.unsupported(layer: layer, detail: "\(option(key)) must be a positive integer, got \(String(describing: config[key] ?? "nothing"))")
         }
         return int
     }
@@ -15,7 +22,7 @@ struct ConfigReader {
     func bool(_ key: String, default fallback: Bool) throws -> Bool {
         guard let value = config[key], !(value is NSNull) else { return fallback }
         guard let bool = value as? Bool else {
-            throw PeepholeError.unsupported(layer: layer, detail: "option \(key) must be true or false, got \(value)")
+            throw PeepholeError.unsupported(layer: layer, detail: "\(option(key)) must be true or false, got \(value)")
         }
         return bool
     }
@@ -23,7 +30,7 @@ struct ConfigReader {
     func double(_ key: String, default fallback: Double) throws -> Double {
         guard let value = config[key], !(value is NSNull) else { return fallback }
         guard let number = value as? NSNumber else {
-            throw PeepholeError.unsupported(layer: layer, detail: "option \(key) must be a number, got \(value)")
+            throw PeepholeError.unsupported(layer: layer, detail: "\(option(key)) must be a number, got \(value)")
         }
         return number.doubleValue
     }
@@ -35,10 +42,10 @@ struct ConfigReader {
         case nil, is NSNull: name = fallback
         case let string as String: name = string
         default:
-            throw PeepholeError.unsupported(layer: layer, detail: "option \(key) must name a built-in activation, got a custom object")
+            throw PeepholeError.unsupported(layer: layer, detail: "\(option(key)) must name a built-in activation, got a custom object")
         }
         guard let activation = Activation.keras(name, kerasMajor: kerasMajor) else {
-            throw PeepholeError.unsupported(layer: layer, detail: "option \(key)=\(name) is not supported")
+            throw PeepholeError.unsupported(layer: layer, detail: "\(option(key))=\(name) is not supported")
         }
         return activation
     }
@@ -69,8 +76,8 @@ extension ConfigReader {
     /// A positive integer given as a number or a one-element list (`kernel_size: [3]`).
     func size(_ key: String, default fallback: Int? = nil) throws -> Int {
         if let list = config[key] as? [Any] {
-            guard list.count == 1 else { throw PeepholeError.unsupported(layer: layer, detail: "option \(key)=\(list) is not supported (one axis)") }
-            return try ConfigReader(layer: layer, config: [key: list[0]]).int(key)
+            guard list.count == 1 else { throw PeepholeError.unsupported(layer: layer, detail: "\(option(key))=\(list) is not supported (one axis)") }
+            return try ConfigReader(layer: layer, config: [key: list[0]], className: className).int(key)
         }
         if let fallback, config[key] == nil || config[key] is NSNull { return fallback }
         return try int(key)
@@ -80,7 +87,7 @@ extension ConfigReader {
     func choice(_ key: String, _ allowed: [String], default fallback: String) throws -> String {
         guard let value = config[key], !(value is NSNull) else { return fallback }
         guard let string = value as? String, allowed.contains(string) else {
-            throw PeepholeError.unsupported(layer: layer, detail: "option \(key)=\(value) is not supported (\(allowed.joined(separator: ", ")))")
+            throw PeepholeError.unsupported(layer: layer, detail: "\(option(key))=\(value) is not supported (\(allowed.joined(separator: ", ")))")
         }
         return string
     }
@@ -89,7 +96,7 @@ extension ConfigReader {
     func ints(_ key: String) throws -> [Int] {
         guard let list = config[key] as? [Any], case let values = list.compactMap({ ($0 as? NSNumber).flatMap { Int(exactly: $0.doubleValue) } }),
               values.count == list.count else {
-            throw PeepholeError.unsupported(layer: layer, detail: "option \(key) must be a list of integers, got \(String(describing: config[key] ?? "nothing"))")
+            throw PeepholeError.unsupported(layer: layer, detail: "\(option(key)) must be a list of integers, got \(String(describing: config[key] ?? "nothing"))")
         }
         return values
     }
@@ -98,7 +105,7 @@ extension ConfigReader {
     func require(_ key: String, equals expected: Any, as text: String) throws {
         guard let value = config[key], !(value is NSNull) else { return }
         if "\(value)" != "\(expected)" {
-            throw PeepholeError.unsupported(layer: layer, detail: "option \(key)=\(value) is not supported (only \(text))")
+            throw PeepholeError.unsupported(layer: layer, detail: "\(option(key))=\(value) is not supported (only \(text))")
         }
     }
 }

@@ -35,7 +35,7 @@ extension KerasLayerParser {
         case "LayerNormalization", "BatchNormalization":
             try lastAxis(reader)
             if try reader.bool("rms_scaling", default: false) {
-                throw PeepholeError.unsupported(layer: reader.layer, detail: "LayerNormalization option rms_scaling=true is not supported")
+                throw PeepholeError.unsupported(layer: reader.layer, detail: "\(className) option rms_scaling=true is not supported")
             }
             if try reader.bool("renorm", default: false) {
                 throw PeepholeError.unsupported(layer: reader.layer, detail: "BatchNormalization option renorm=true is not supported")
@@ -65,7 +65,7 @@ extension KerasLayerParser {
         let axis = reader.config["axis"]
         let values = (axis as? [Any] ?? (axis.map { [$0] } ?? [-1])).compactMap { ($0 as? NSNumber)?.intValue }
         guard values.count == 1 else {
-            throw PeepholeError.unsupported(layer: reader.layer, detail: "option axis=\(String(describing: axis ?? "nothing")) is not supported (only the last axis)")
+            throw PeepholeError.unsupported(layer: reader.layer, detail: "\(reader.className) option axis=\(String(describing: axis ?? "nothing")) is not supported (only the last axis)")
         }
     }
 }

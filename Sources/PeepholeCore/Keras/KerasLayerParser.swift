@@ -16,7 +16,7 @@ public enum KerasLayerParser {
 
     /// Parses `config` of a layer of `className` written by Keras `kerasMajor` (2 or 3).
     public static func parse(className: String, config: [String: Any], kerasMajor: Int) throws -> LayerKind {
-        let reader = ConfigReader(layer: config["name"] as? String ?? className, config: config)
+        let reader = ConfigReader(layer: config["name"] as? String ?? className, config: config, className: className)
         try reader.requireFloat32()
         switch className {
         case "Embedding":
@@ -38,7 +38,7 @@ public enum KerasLayerParser {
             guard innerClass == "Dense" else {
                 throw PeepholeError.unsupported(layer: reader.layer, detail: "TimeDistributed(\(innerClass)) is not supported, only TimeDistributed(Dense)")
             }
-            let innerReader = ConfigReader(layer: reader.layer, config: inner)
+            let innerReader = ConfigReader(layer: reader.layer, config: inner, className: innerClass)
             try innerReader.requireFloat32()
             return try dense(innerReader, kerasMajor: kerasMajor, timeDistributed: true)
         case "Dropout", "SpatialDropout1D", "GaussianNoise", "GaussianDropout":
@@ -103,7 +103,7 @@ public enum KerasLayerParser {
         guard let merge = MergeMode(rawValue: mode) else {
             throw PeepholeError.unsupported(layer: reader.layer, detail: "Bidirectional option merge_mode=\(mode) is not supported")
         }
-        let innerReader = ConfigReader(layer: reader.layer, config: inner)
+        let innerReader = ConfigReader(layer: reader.layer, config: inner, className: innerClass)
         try innerReader.requireFloat32()
         let forward = try recurrent(innerClass, innerReader, kerasMajor: kerasMajor, insideBidirectional: true)
         var backward = forward.flipped
@@ -112,7 +112,7 @@ public enum KerasLayerParser {
             guard backwardClass == innerClass else {
                 throw PeepholeError.unsupported(layer: reader.layer, detail: "Bidirectional backward_layer \(backwardClass) is not supported with a forward \(innerClass)")
             }
-            let backwardReader = ConfigReader(layer: reader.layer, config: backwardConfig)
+            let backwardReader = ConfigReader(layer: reader.layer, config: backwardConfig, className: backwardClass)
             try backwardReader.requireFloat32()
             backward = try recurrent(backwardClass, backwardReader, kerasMajor: kerasMajor, insideBidirectional: true)
         }
