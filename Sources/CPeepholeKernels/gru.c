@@ -24,12 +24,15 @@ void pk_lstm_cell_general(pk_isa isa, pk_activation activation, pk_activation re
 }
 
 void pk_gru_gates(pk_isa isa, pk_activation recurrent_activation, float *x, const float *recurrent,
-                  float *gates, size_t units) {
+                  float *gates, const float *h, float *reset_h, size_t units) {
     if (recurrent) {
         for (size_t u = 0; u < 2 * units; u++) x[u] = x[u] + recurrent[u];
     }
     memcpy(gates, x, 2 * units * sizeof(float));
     pk_gate_activate(isa, recurrent_activation, gates, 2 * units);
+    if (reset_h) {
+        for (size_t u = 0; u < units; u++) reset_h[u] = gates[units + u] * h[u];
+    }
 }
 
 void pk_gru_update(pk_isa isa, pk_activation activation, float *x_h, const float *recurrent_h,

@@ -74,9 +74,10 @@ void pk_lstm_cell_general(pk_isa isa, pk_activation activation, pk_activation re
 
 /// A GRU row's update and reset gates. `x` holds `[z r h]` pre-activations from the input (`units`
 /// each); `recurrent`, when not NULL, the recurrent terms of z and r, added into `x` first. Then
-/// `gates[0..<2·units]` = `recurrent_activation` of `x`'s z and r.
+/// `gates[0..<2·units]` = `recurrent_activation` of `x`'s z and r. When `reset_h` is not NULL
+/// (without `reset_after`), also `reset_h = r ⊙ h`, the vector the candidate's product takes.
 void pk_gru_gates(pk_isa isa, pk_activation recurrent_activation, float *x, const float *recurrent,
-                  float *gates, size_t units);
+                  float *gates, const float *h, float *reset_h, size_t units);
 
 /// A GRU row's candidate and new state from `gates` (z, r from `pk_gru_gates`): `x_h += r ⊙
 /// recurrent_h` when `recurrent_h` is not NULL (`reset_after`), `hh = activation(x_h)` into

@@ -70,8 +70,7 @@ extension GRULayer: RecurrentDirection {
                             recurrentKernel.accumulate(h, lda: units, count: batch, into: x, ldc: width, reversePanels: processed % 2 == 1)
                             for row in 0..<batch {
                                 Kernels.gruGates(x: x + row * width, recurrent: nil, gates: gates + row * width, units: units,
-                                                 recurrentActivation: options.recurrentActivation)
-                                for unit in 0..<units { resetH[row * units + unit] = gates[row * width + units + unit] * h[row * units + unit] }
+                                                 recurrentActivation: options.recurrentActivation, h: h + row * units, resetH: resetH + row * units)
                             }
                             candidateKernel!.accumulate(resetH, lda: units, count: batch, into: x + 2 * units, ldc: width)
                         }

@@ -47,10 +47,11 @@ enum Kernels {
     }
 
     /// A GRU row's update and reset gates: `x` (`[z r h]` input pre-activations) gets `recurrent`'s
-    /// z and r terms added when given, then `gates[0..<2·units]` = `recurrentActivation(x)`.
+    /// z and r terms added when given, then `gates[0..<2·units]` = `recurrentActivation(x)`; with
+    /// `resetH`, also `resetH = r ⊙ h`.
     static func gruGates(x: UnsafeMutablePointer<Float>, recurrent: UnsafePointer<Float>?, gates: UnsafeMutablePointer<Float>,
-                         units: Int, recurrentActivation: Activation) {
-        pk_gru_gates(isa(.best), kind(recurrentActivation), x, recurrent, gates, units)
+                         units: Int, recurrentActivation: Activation, h: UnsafePointer<Float>? = nil, resetH: UnsafeMutablePointer<Float>? = nil) {
+        pk_gru_gates(isa(.best), kind(recurrentActivation), x, recurrent, gates, h, resetH, units)
     }
 
     /// A GRU row's candidate `hh = activation(x_h + r ⊙ recurrentH)` (the product only when
