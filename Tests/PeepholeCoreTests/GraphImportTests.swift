@@ -84,4 +84,22 @@ import Testing
         try network.validate(Tensor(zeros: [1, 3, 2]))
         #expect(network.run(Tensor(zeros: [1, 3, 2])).output.shape == [1, 1, 2])
     }
+
+    @Test func storeKeepsAGraphAndChainsAsBefore() throws {
+        let directory = Fixtures.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let store = try ModelStore(path: directory.appendingPathComponent("store.sqlite").path)
+        try store.importModel(try KerasModelFile.read(path: Fixtures.own.appendingPathComponent("graphs/seq2seq.k3.keras").path), name: "seq2seq")
+        try store.importModel(try KerasModelFile.read(path: Fixtures.own.appendingPathComponent("seed_small.k3.keras").path), name: "chain")
+        let graph = try store.versionInfo(model: "seq2seq")
+        #expect(graph.inputs.map(\.name) == ["encoder_inputs", "decoder_inputs"])
+        #expect(graph.inputs.map(\.shape) == [[5, 4], [4, 3]])
+        #expect(graph.outputs.map(\.name) == ["decoder_dense"])
+        #expect(graph.outputShape == [nil, 4, 3])
+        let network = try store.load(model: "seq2seq").network
+        #expect(network.inboundLayers(of: network.layerIndex(named: "decoder")!) == [network.layerIndex(named: "encoder")!])
+        let chain = try store.versionInfo(model: "chain")
+        #expect(chain.graph == nil)
+        #expect(chain.outputs.map(\.name) == ["dense"] && chain.outputs[0].shape == [10])
+    }
 }

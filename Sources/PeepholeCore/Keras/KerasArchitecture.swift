@@ -44,8 +44,15 @@ public struct KerasArchitecture: Sendable {
 
     /// Parses a model configuration (`config.json` of a `.keras`, `model_config` of an `.h5`).
     public static func parse(modelConfig: [String: Any], kerasMajor: Int) throws -> KerasArchitecture {
-        let architecture = try KerasConfigReader(modelConfig: modelConfig, kerasMajor: kerasMajor).architecture()
-        _ = try architecture.allOutputShapes()
+        var architecture = try KerasConfigReader(modelConfig: modelConfig, kerasMajor: kerasMajor).architecture()
+        let shapes = try architecture.allOutputShapes()
+        for index in architecture.graph.outputs.indices {
+            architecture.graph.outputs[index].shape = switch architecture.graph.outputs[index].source {
+            case let .layer(layer, output): shapes[layer][output]
+            case let .input(input): architecture.graph.inputs[input].shape
+            case .operation: []
+            }
+        }
         return architecture
     }
 

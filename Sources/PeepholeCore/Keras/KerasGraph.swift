@@ -59,6 +59,8 @@ public struct GraphOutput: Sendable, Equatable, Codable {
     public var name: String
     /// The tensor it is.
     public var source: TensorSource
+    /// Its shape without the batch axis (nil for an axis of any size).
+    public var shape: [Int?] = []
 }
 
 /// The wiring of a model: its inputs and outputs, how each layer is called, and the mask operations.

@@ -5,6 +5,8 @@ extension LayerKind {
     }
 
     /// The shapes of every output (see `outputCount`) for `inputs`, checking that they fit.
+    /// Longer than a function should be: one short case per layer kind, so the shape rules read as
+    /// one table.
     public func outputShapes(layer: String, inputs: [[Int?]]) throws -> [[Int?]] {
         func refuse(_ detail: String) -> PeepholeError { .unsupported(layer: layer, detail: detail) }
         let input = inputs[0]

@@ -54,8 +54,17 @@ public struct VersionInfo: Sendable, Codable, Equatable {
     /// The total number of weights.
     public var parameterCount: Int { layers.reduce(0) { $0 + $1.parameterCount } }
 
-    /// The output shape of the whole model, batch axis first as `nil`.
-    public var outputShape: [Int?] { layers.last?.outputShape ?? inputShape }
+    /// The output shape of the whole model (its first output's), batch axis first as `nil`.
+    public var outputShape: [Int?] {
+        guard let graph else { return layers.last?.outputShape ?? inputShape }
+        return [nil] + graph.outputs[0].shape
+    }
+
+    /// Every output of the model with its shape (for a chain, its last layer's output).
+    public var outputs: [GraphOutput] {
+        graph?.outputs ?? [GraphOutput(name: layers.last?.name ?? "output", source: .layer(max(0, layers.count - 1), output: 0),
+                                       shape: Array(outputShape.dropFirst()))]
+    }
 
     /// The layer table printed by `peephole import` and `peephole models`, like `model.summary()`.
     public var summary: String {
