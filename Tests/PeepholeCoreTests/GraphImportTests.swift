@@ -102,4 +102,16 @@ import Testing
         #expect(chain.graph == nil)
         #expect(chain.outputs.map(\.name) == ["dense"] && chain.outputs[0].shape == [10])
     }
+
+    @Test func mergeMasksFollowTheFilesKeras() {
+        let a: [Bool]? = [true, true, false], b: [Bool]? = [true, false, false]
+        #expect(Merging.mergeMask([a, b], .any) == [true, true, false])
+        #expect(Merging.mergeMask([a, b], .all) == [true, false, false])
+        #expect(Merging.mergeMask([a, nil], .any) == nil)
+        #expect(Merging.mergeMask([a, nil], .all) == a)
+        let tensors = [Tensor(zeros: [1, 3, 2]), Tensor(zeros: [1, 3, 1])]
+        #expect(Merging.concatenateMask(tensors, [b, nil], axis: 2, .any) == [true, true, true])
+        #expect(Merging.concatenateMask(tensors, [b, nil], axis: 2, .all) == b)
+        #expect(Merging.concatenateMask(tensors, [b, a], axis: 1, .any) == b! + a!)
+    }
 }

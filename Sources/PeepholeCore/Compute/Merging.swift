@@ -22,10 +22,14 @@ enum Merging {
         return output
     }
 
-    /// Keras 3's mask of an element-wise merge: the OR of the inputs' masks when every input has one.
-    static func mergeMask(_ masks: [[Bool]?]) -> [Bool]? {
-        guard let first = masks.first ?? nil, masks.allSatisfy({ $0 != nil }) else { return nil }
-        return masks.dropFirst().reduce(first) { result, mask in zip(result, mask!).map { $0 || $1 } }
+    /// The mask of an element-wise merge: Keras 3 ORs the inputs' masks when every input has one
+    /// (else none); tf-keras ANDs the masks there are.
+    static func mergeMask(_ masks: [[Bool]?], _ combination: MaskCombination) -> [Bool]? {
+        let present = masks.compactMap { $0 }
+        guard let first = present.first, combination == .all || present.count == masks.count else { return nil }
+        return present.dropFirst().reduce(first) { result, mask in
+            zip(result, mask).map { combination == .any ? $0 || $1 : $0 && $1 }
+        }
     }
 
     /// `inputs` joined along `axis` (≥ 1, counted with the batch axis).
@@ -44,17 +48,17 @@ enum Merging {
         return Tensor(shape: output, data: data)
     }
 
-    /// Keras 3's mask of a concatenation of `[batch, steps, …]` tensors: on the feature axis, a
-    /// step is kept when any input keeps it (an input without a mask keeps every step); on the
-    /// steps axis, the masks are joined.
-    static func concatenateMask(_ inputs: [Tensor], _ masks: [[Bool]?], axis: Int) -> [Bool]? {
+    /// The mask of a concatenation of `[batch, steps, …]` tensors (an input without a mask keeps
+    /// every step): on the feature axis, a step is kept when any (Keras 3) or every (tf-keras)
+    /// input keeps it; on the steps axis, the masks are joined.
+    static func concatenateMask(_ inputs: [Tensor], _ masks: [[Bool]?], axis: Int, _ combination: MaskCombination) -> [Bool]? {
         guard masks.contains(where: { $0 != nil }), inputs.allSatisfy({ $0.shape.count == 3 }) else { return nil }
         let batch = inputs[0].shape[0]
         let full = zip(inputs, masks).map { input, mask in mask ?? [Bool](repeating: true, count: batch * input.shape[1]) }
         if axis == 1 {
             return (0..<batch).flatMap { row in zip(inputs, full).flatMap { input, mask in mask[(row * input.shape[1])..<((row + 1) * input.shape[1])] } }
         }
-        return full.dropFirst().reduce(full[0]) { result, mask in zip(result, mask).map { $0 || $1 } }
+        return full.dropFirst().reduce(full[0]) { result, mask in zip(result, mask).map { combination == .any ? $0 || $1 : $0 && $1 } }
     }
 
     /// `[batch, features]` → `[batch, count, features]`.

@@ -20,8 +20,8 @@ enum Operation: Sendable {
     case pooling1D(Pooling1DOptions)
     case globalPooling1D(average: Bool)
     case normalization(NormalizationLayer)
-    case merge(MergeOperation)
-    case concatenate(axis: Int)
+    case merge(MergeOperation, MaskCombination)
+    case concatenate(axis: Int, MaskCombination)
     case repeatVector(Int)
     case reshape([Int])
     case permute([Int])
@@ -66,8 +66,8 @@ enum Operation: Sendable {
         case let .batchNormalization(epsilon, _, _):
             self = .normalization(NormalizationLayer(moving: (weights["moving_mean"]!, weights["moving_variance"]!), epsilon: epsilon,
                                                      gamma: weights["gamma"], beta: weights["beta"]))
-        case let .merge(operation): self = .merge(operation)
-        case let .concatenate(axis): self = .concatenate(axis: axis < 0 ? axis + inputRank : axis)
+        case let .merge(operation, masks): self = .merge(operation, masks)
+        case let .concatenate(axis, masks): self = .concatenate(axis: axis < 0 ? axis + inputRank : axis, masks)
         case let .repeatVector(count): self = .repeatVector(count)
         case let .reshape(shape): self = .reshape(shape)
         case let .permute(dims): self = .permute(dims)
@@ -115,11 +115,11 @@ enum Operation: Sendable {
         case let .globalPooling1D(average):
             // Keras: the average counts only unmasked steps; the maximum ignores the mask.
             return Value(tensor: Pooling.global(value, average: average, mask: average ? input.mask : nil), mask: nil)
-        case let .merge(operation):
-            return Value(tensor: Merging.merge(inputs.map(\.tensor), operation), mask: Merging.mergeMask(inputs.map(\.mask)))
-        case let .concatenate(axis):
+        case let .merge(operation, masks):
+            return Value(tensor: Merging.merge(inputs.map(\.tensor), operation), mask: Merging.mergeMask(inputs.map(\.mask), masks))
+        case let .concatenate(axis, masks):
             let tensors = inputs.map(\.tensor)
-            return Value(tensor: Merging.concatenate(tensors, axis: axis), mask: Merging.concatenateMask(tensors, inputs.map(\.mask), axis: axis))
+            return Value(tensor: Merging.concatenate(tensors, axis: axis), mask: Merging.concatenateMask(tensors, inputs.map(\.mask), axis: axis, masks))
         case let .repeatVector(count):
             return Value(tensor: Merging.repeatVector(value, count: count), mask: nil)
         case let .reshape(shape):

@@ -5,7 +5,7 @@ extension KerasLayerParser {
     static func shapeLayer(_ className: String, _ reader: ConfigReader, kerasMajor: Int) throws -> LayerKind? {
         if let merge = ["Add": MergeOperation.add, "Subtract": .subtract, "Multiply": .multiply, "Average": .average,
                         "Maximum": .maximum, "Minimum": .minimum][className] {
-            return .merge(merge)
+            return .merge(merge, masks: kerasMajor >= 3 ? .any : .all)
         }
         switch className {
         case "Conv1D":
@@ -46,7 +46,7 @@ extension KerasLayerParser {
                 ? .layerNormalization(epsilon: epsilon, center: center, scale: scale)
                 : .batchNormalization(epsilon: epsilon, center: center, scale: scale)
         case "Concatenate":
-            return .concatenate(axis: (reader.config["axis"] as? NSNumber)?.intValue ?? -1)
+            return .concatenate(axis: (reader.config["axis"] as? NSNumber)?.intValue ?? -1, masks: kerasMajor >= 3 ? .any : .all)
         case "RepeatVector":
             return .repeatVector(count: try reader.int("n"))
         case "Reshape":

@@ -58,7 +58,7 @@ extension LayerKind {
                 throw refuse("merges tensors of one shape, got \(inputs.map { Network.describe([nil] + $0) }.joined(separator: ", "))")
             }
             return [input]
-        case let .concatenate(axis):
+        case let .concatenate(axis, _):
             let resolved = axis < 0 ? axis + input.count + 1 : axis
             guard inputs.count >= 2, resolved >= 1, resolved <= input.count,
                   inputs.allSatisfy({ $0.count == input.count && $0.enumerated().allSatisfy { $0.offset == resolved - 1 || $0.element == input[$0.offset] } }) else {

@@ -32,10 +32,10 @@ public enum LayerKind: Sendable, Equatable {
     case layerNormalization(epsilon: Float, center: Bool, scale: Bool)
     /// Normalises the last axis with the moving statistics learnt in training.
     case batchNormalization(epsilon: Float, center: Bool, scale: Bool)
-    /// An element-wise merge of several tensors of one shape.
-    case merge(MergeOperation)
+    /// An element-wise merge of several tensors of one shape; `masks` is how their masks combine.
+    case merge(MergeOperation, masks: MaskCombination)
     /// Joins several tensors along `axis` (counted with the batch axis, negative from the end).
-    case concatenate(axis: Int)
+    case concatenate(axis: Int, masks: MaskCombination)
     /// `[batch, features]` → `[batch, count, features]`.
     case repeatVector(count: Int)
     /// Reshapes the axes after the batch to `shape` (one entry may be -1).
@@ -124,6 +124,15 @@ public struct Pooling1DOptions: Sendable, Equatable {
     public var strides: Int
     /// `same` pads the end so that every step starts a window (`ceil(steps / strides)` outputs).
     public var samePadding: Bool
+}
+
+/// How a merge combines its inputs' masks, which Keras 3 and tf-keras do differently.
+public enum MaskCombination: String, Sendable {
+    /// Keras 3: a step is kept when any input keeps it (an element-wise merge gives no mask unless
+    /// every input has one; a concatenation counts an input without a mask as keeping every step).
+    case any
+    /// tf-keras (Keras 2): a step is kept when every input that has a mask keeps it.
+    case all
 }
 
 /// An element-wise merge of several tensors (Keras `Add`, `Subtract`, …).
