@@ -50,15 +50,16 @@ enum Kernels {
     /// z and r terms added when given, then `gates[0..<2·units]` = `recurrentActivation(x)`; with
     /// `resetH`, also `resetH = r ⊙ h`.
     static func gruGates(x: UnsafeMutablePointer<Float>, recurrent: UnsafePointer<Float>?, gates: UnsafeMutablePointer<Float>,
-                         units: Int, recurrentActivation: Activation, h: UnsafePointer<Float>? = nil, resetH: UnsafeMutablePointer<Float>? = nil) {
-        pk_gru_gates(isa(.best), kind(recurrentActivation), x, recurrent, gates, h, resetH, units)
+                         units: Int, recurrentActivation: Activation, h: UnsafePointer<Float>? = nil, resetH: UnsafeMutablePointer<Float>? = nil,
+                         using instructions: PackedMatrix.InstructionSet = .best) {
+        pk_gru_gates(isa(instructions), kind(recurrentActivation), x, recurrent, gates, h, resetH, units)
     }
 
     /// A GRU row's candidate `hh = activation(x_h + r ⊙ recurrentH)` (the product only when
     /// `recurrentH` is given: `reset_after`) into `gates[2·units…]` and `h = z·h + (1 − z)·hh`.
     static func gruUpdate(xH: UnsafeMutablePointer<Float>, recurrentH: UnsafePointer<Float>?, gates: UnsafeMutablePointer<Float>,
-                          h: UnsafeMutablePointer<Float>, units: Int, activation: Activation) {
-        pk_gru_update(isa(.best), kind(activation), xH, recurrentH, gates, h, units)
+                          h: UnsafeMutablePointer<Float>, units: Int, activation: Activation, using instructions: PackedMatrix.InstructionSet = .best) {
+        pk_gru_update(isa(instructions), kind(activation), xH, recurrentH, gates, h, units)
     }
 
     /// The index of the 1 in each row of `width` values, when every row is one-hot; nil otherwise.
