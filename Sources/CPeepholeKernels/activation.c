@@ -98,6 +98,18 @@ void pk_gate_activate(pk_isa isa, pk_activation kind, float *values, size_t coun
     for (size_t i = 0; i < count; i++) values[i] = use_tanh ? tanh_s(values[i]) : sigmoid_s(values[i]);
 }
 
+#define ADD_BODY for (size_t i = 0; i < count; i++) result[i] = a[i] + b[i];
+static void add_scalar(const float *a, const float *b, float *result, size_t count) { ADD_BODY }
+#if defined(__x86_64__)
+__attribute__((target("avx512f"))) static void add512(const float *a, const float *b, float *result, size_t count) { ADD_BODY }
+__attribute__((target("avx2"))) static void add256(const float *a, const float *b, float *result, size_t count) { ADD_BODY }
+#endif
+
+// An addition is exact in every lane width, so this picks the widest without changing a value.
 void pk_add(const float *a, const float *b, float *result, size_t count) {
-    for (size_t i = 0; i < count; i++) result[i] = a[i] + b[i];
+#if defined(__x86_64__)
+    if (pk_best_isa() == PK_ISA_AVX512) { add512(a, b, result, count); return; }
+    if (pk_best_isa() == PK_ISA_AVX2) { add256(a, b, result, count); return; }
+#endif
+    add_scalar(a, b, result, count);
 }
