@@ -8,8 +8,8 @@ extension Network {
         run([input], through: last, capture: capture, states: states, initialStates: initialStates, traces: traces)
     }
 
-    /// The starting states `run` takes: an LSTM layer's `LayerState`, a GRU or SimpleRNN layer's `HiddenState`.
-    public enum InitialState: Sendable {
+    /// A starting state as `run` receives it: an LSTM layer's `LayerState`, a GRU or SimpleRNN layer's `HiddenState`.
+    enum InitialState: Sendable {
         case lstm(LayerState)
         case hidden(HiddenState)
 

@@ -96,7 +96,8 @@ public enum LayerKind: Sendable, Equatable {
 
 /// The options of a `Conv1D` layer.
 public struct Conv1DOptions: Sendable, Equatable {
-    /// How the steps are padded.
+    /// How the steps are padded: not at all, at both ends to keep `ceil(steps / strides)`
+    /// outputs (the extra step at the end), or at the start only so no output sees a later step.
     public enum Padding: String, Sendable { case valid, same, causal }
     /// Output channels.
     public var filters: Int
@@ -137,5 +138,6 @@ public enum MaskCombination: String, Sendable {
 
 /// An element-wise merge of several tensors (Keras `Add`, `Subtract`, …).
 public enum MergeOperation: String, Sendable {
+    /// The sum, the first input minus the second, the product, the mean, the maximum, the minimum.
     case add, subtract, multiply, average, maximum, minimum
 }

@@ -66,8 +66,11 @@ public struct SimpleRNNOptions: Sendable, Equatable {
 
 /// One recurrent layer's kind and options: a direction of a Bidirectional layer.
 public enum RecurrentKind: Sendable, Equatable {
+    /// States `h` and `c`.
     case lstm(LSTMOptions)
+    /// State `h`.
     case gru(GRUOptions)
+    /// State `h`.
     case simpleRNN(SimpleRNNOptions)
 
     /// The width of the hidden state.
