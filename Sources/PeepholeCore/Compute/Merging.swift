@@ -61,6 +61,49 @@ enum Merging {
         return full.dropFirst().reduce(full[0]) { result, mask in zip(result, mask).map { combination == .any ? $0 || $1 : $0 && $1 } }
     }
 
+    /// Keras' batched dot product of `x` and `y` (rank 2 or 3) along `axes` (with the batch axis,
+    /// negative from the end): `x` as `[batch, m, k]` times `y` as `[batch, k, n]`, each scaled
+    /// first to unit length along its axis with `normalize` (`x · min(1/‖x‖, 1e7)`, Keras 3's rule).
+    static func dot(_ x: Tensor, _ y: Tensor, axes: [Int], normalize: Bool) -> Tensor {
+        let axes = zip(axes, [x, y]).map { $0 < 0 ? $0 + $1.shape.count : $0 }
+        // x with its contracted axis last, y with its contracted axis first (after the batch).
+        var left = x.shape.count == 3 && axes[0] == 1 ? permute(x, dims: [2, 1]) : x
+        var right = y.shape.count == 3 && axes[1] == 2 ? permute(y, dims: [2, 1]) : y
+        let batch = x.shape[0], k = left.lastDimension
+        let m = left.data.count / (batch * k), n = right.data.count / (batch * k)
+        if normalize {
+            left = scaledToUnitLength(left, vectors: batch * m, length: k, stride: 1, spacing: k)
+            right = scaledToUnitLength(right, vectors: batch * n, length: k, stride: n, spacing: 1, blocks: (n, k * n))
+        }
+        var data = [Float](repeating: 0, count: batch * m * n)
+        for row in 0..<batch {
+            for i in 0..<m {
+                for j in 0..<n {
+                    var sum: Float = 0
+                    for t in 0..<k { sum += left.data[(row * m + i) * k + t] * right.data[(row * k + t) * n + j] }
+                    data[(row * m + i) * n + j] = sum
+                }
+            }
+        }
+        let shape = [batch] + (x.shape.count == 3 ? [m] : []) + (y.shape.count == 3 ? [n] : [])
+        return Tensor(shape: shape.count == 1 ? [batch, 1] : shape, data: data)
+    }
+
+    /// `tensor` with each of its `vectors` vectors (`length` values `stride` apart; vector `v`
+    /// starts at `(v / blocks.count)·blocks.size + (v % blocks.count)`, or `v · spacing`) scaled
+    /// to unit length as Keras' `normalize` does.
+    private static func scaledToUnitLength(_ tensor: Tensor, vectors: Int, length: Int, stride: Int, spacing: Int,
+                                           blocks: (count: Int, size: Int)? = nil) -> Tensor {
+        var output = tensor
+        for vector in 0..<vectors {
+            let start = blocks.map { (vector / $0.count) * $0.size + vector % $0.count } ?? vector * spacing
+            let sum = (0..<length).reduce(Float(0)) { $0 + tensor.data[start + $1 * stride] * tensor.data[start + $1 * stride] }
+            let scale = min(1 / sum.squareRoot(), 1e7)
+            for t in 0..<length { output.data[start + t * stride] *= scale }
+        }
+        return output
+    }
+
     /// `[batch, features]` → `[batch, count, features]`.
     static func repeatVector(_ input: Tensor, count: Int) -> Tensor {
         let width = input.lastDimension

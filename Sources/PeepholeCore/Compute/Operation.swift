@@ -22,6 +22,7 @@ enum Operation: Sendable {
     case normalization(NormalizationLayer)
     case merge(MergeOperation, MaskCombination)
     case concatenate(axis: Int, MaskCombination)
+    case dot(axes: [Int], normalize: Bool)
     case repeatVector(Int)
     case reshape([Int])
     case permute([Int])
@@ -68,6 +69,7 @@ enum Operation: Sendable {
                                                      gamma: weights["gamma"], beta: weights["beta"]))
         case let .merge(operation, masks): self = .merge(operation, masks)
         case let .concatenate(axis, masks): self = .concatenate(axis: axis < 0 ? axis + inputRank : axis, masks)
+        case let .dot(axes, normalize): self = .dot(axes: axes, normalize: normalize)
         case let .repeatVector(count): self = .repeatVector(count)
         case let .reshape(shape): self = .reshape(shape)
         case let .permute(dims): self = .permute(dims)
@@ -120,6 +122,9 @@ enum Operation: Sendable {
         case let .concatenate(axis, masks):
             let tensors = inputs.map(\.tensor)
             return Value(tensor: Merging.concatenate(tensors, axis: axis), mask: Merging.concatenateMask(tensors, inputs.map(\.mask), axis: axis, masks))
+        case let .dot(axes, normalize):
+            // Keras: a Dot gives no mask.
+            return Value(tensor: Merging.dot(inputs[0].tensor, inputs[1].tensor, axes: axes, normalize: normalize), mask: nil)
         case let .repeatVector(count):
             return Value(tensor: Merging.repeatVector(value, count: count), mask: nil)
         case let .reshape(shape):

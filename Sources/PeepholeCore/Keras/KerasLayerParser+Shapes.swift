@@ -47,6 +47,10 @@ extension KerasLayerParser {
                 : .batchNormalization(epsilon: epsilon, center: center, scale: scale)
         case "Concatenate":
             return .concatenate(axis: (reader.config["axis"] as? NSNumber)?.intValue ?? -1, masks: kerasMajor >= 3 ? .any : .all)
+        case "Dot":
+            let axes = try (reader.config["axes"] as? NSNumber).map { [$0.intValue, $0.intValue] } ?? reader.ints("axes")
+            guard axes.count == 2 else { throw PeepholeError.unsupported(layer: reader.layer, detail: "Dot option axes=\(axes) is not supported (one axis per input)") }
+            return .dot(axes: axes, normalize: try reader.bool("normalize", default: false))
         case "RepeatVector":
             return .repeatVector(count: try reader.int("n"))
         case "Reshape":

@@ -11,7 +11,7 @@ public enum KerasLayerParser {
         "Embedding", "LSTM", "GRU", "SimpleRNN", "Bidirectional", "Dense", "TimeDistributed", "Dropout", "SpatialDropout1D",
         "GaussianNoise", "GaussianDropout", "Masking", "Activation", "Flatten", "Conv1D", "MaxPooling1D", "AveragePooling1D",
         "GlobalMaxPooling1D", "GlobalAveragePooling1D", "LayerNormalization", "BatchNormalization", "Concatenate", "Add",
-        "Subtract", "Multiply", "Average", "Maximum", "Minimum", "RepeatVector", "Reshape", "Permute",
+        "Subtract", "Multiply", "Average", "Maximum", "Minimum", "Dot", "RepeatVector", "Reshape", "Permute",
     ]
 
     /// Parses `config` of a layer of `className` written by Keras `kerasMajor` (2 or 3).

@@ -15,7 +15,7 @@ extension LayerKind {
                 throw refuse("expects input of rank \(rank + 1) (batch included), got rank \(input.count + 1)")
             }
         }
-        if case .merge = self {} else if case .concatenate = self {} else if inputs.count != 1 {
+        if case .merge = self {} else if case .concatenate = self {} else if case .dot = self {} else if inputs.count != 1 {
             throw refuse("takes one input, got \(inputs.count)")
         }
         switch self {
@@ -68,6 +68,18 @@ extension LayerKind {
             let sizes = inputs.map { $0[resolved - 1] }
             output[resolved - 1] = sizes.contains(nil) ? nil : sizes.reduce(0) { $0 + $1! }
             return [output]
+        case let .dot(axes, _):
+            guard inputs.count == 2, inputs.allSatisfy({ (1...2).contains($0.count) }) else {
+                throw refuse("Dot takes two inputs of rank 2 or 3, got \(inputs.map { Network.describe([nil] + $0) }.joined(separator: ", "))")
+            }
+            let resolved = zip(axes, inputs).map { $0 < 0 ? $0 + $1.count + 1 : $0 }
+            guard zip(resolved, inputs).allSatisfy({ $0 >= 1 && $0 <= $1.count }), inputs[0][resolved[0] - 1] == inputs[1][resolved[1] - 1] else {
+                throw refuse("Dot axes \(axes) do not pair equal axes of \(inputs.map { Network.describe([nil] + $0) }.joined(separator: ", "))")
+            }
+            var output = inputs[0], other = inputs[1]
+            output.remove(at: resolved[0] - 1)
+            other.remove(at: resolved[1] - 1)
+            return [output + other == [] ? [1] : output + other]
         case let .repeatVector(count):
             try requireRank(1)
             return [[count, input[0]]]

@@ -36,6 +36,9 @@ public enum LayerKind: Sendable, Equatable {
     case merge(MergeOperation, masks: MaskCombination)
     /// Joins several tensors along `axis` (counted with the batch axis, negative from the end).
     case concatenate(axis: Int, masks: MaskCombination)
+    /// The dot product of two tensors of rank 2 or 3 along `axes` (counted with the batch axis,
+    /// negative from the end), after scaling both to unit length along them with `normalize`.
+    case dot(axes: [Int], normalize: Bool)
     /// `[batch, features]` → `[batch, count, features]`.
     case repeatVector(count: Int)
     /// Reshapes the axes after the batch to `shape` (one entry may be -1).
@@ -70,7 +73,7 @@ public enum LayerKind: Sendable, Equatable {
             return (scale ? [("gamma", [inputWidth])] : []) + (center ? [("beta", [inputWidth])] : [])
                 + [("moving_mean", [inputWidth]), ("moving_variance", [inputWidth])]
         case .dropout, .masking, .activation, .flatten, .pooling1D, .globalPooling1D, .merge, .concatenate,
-             .repeatVector, .reshape, .permute:
+             .dot, .repeatVector, .reshape, .permute:
             return []
         }
     }
