@@ -39,6 +39,11 @@ extension Network {
         let needed = self.needed(targets + capture.union(states).union(traces.keys).map { TensorSource.layer($0, output: 0) })
         var values: [TensorSource: Value] = [:]
         for (index, input) in inputs.enumerated() { values[.input(index)] = Value(tensor: input, mask: nil) }
+        // Each tensor is dropped once the last layer reading it has run, so a pass holds only the
+        // tensors still to be read (as a chain did) plus the targets and the masks' arguments.
+        var uses: [TensorSource: Int] = [:]
+        for index in needed { for source in KerasGraph.dependencies(layers[index].call) { uses[source, default: 0] += 1 } }
+        let kept = Set(targets + operations.map(\.input))
         var result = ForwardResult(output: inputs[0], layerOutputs: [:], states: [:])
         for index in order where needed.contains(index) {
             let call = layers[index].call
@@ -58,7 +63,13 @@ extension Network {
             default:
                 outputs = [layers[index].operation.apply(arguments)]
             }
-            for (slot, output) in outputs.enumerated() { values[.layer(index, output: slot)] = output }
+            for (slot, output) in outputs.enumerated() where uses[.layer(index, output: slot)] != nil || kept.contains(.layer(index, output: slot)) {
+                values[.layer(index, output: slot)] = output
+            }
+            for source in KerasGraph.dependencies(call) where !kept.contains(source) {
+                uses[source]! -= 1
+                if uses[source] == 0 { values[source] = nil }
+            }
             if capture.contains(index) {
                 result.layerOutputs[index] = outputs[0].tensor
                 result.layerOutputTensors[index] = outputs.map(\.tensor)
