@@ -114,4 +114,27 @@ import Testing
         #expect(Merging.concatenateMask(tensors, [b, nil], axis: 2, .all) == b)
         #expect(Merging.concatenateMask(tensors, [b, a], axis: 1, .any) == b! + a!)
     }
+
+    /// A GRU run in two halves, the second from the first's final states, gives the bits of one
+    /// whole run: what sessions and generation need from every recurrent kind.
+    @Test func gruAndSimpleRNNContinueFromTheirStates() throws {
+        for file in ["graphs/gru.k3.keras", "graphs/simple_rnn.k2.h5"] {
+            let model = try KerasModelFile.read(path: Fixtures.own.appendingPathComponent(file).path)
+            // No masked steps: a sequence split in two, through the first (forward) recurrent layer.
+            let network = try Network(architecture: model.architecture, weights: model.weights)
+            let input = network.inputs[0].dtype == .int32
+                ? Tensor(shape: [2, 7], data: (0..<14).map { Float($0 % 5 + 1) })
+                : Tensor(shape: [2, 6, 4], data: (0..<48).map { sin(Float($0)) })
+            let steps = input.shape[1], half = steps / 2, width = input.data.count / (2 * steps)
+            func cut(_ range: Range<Int>) -> Tensor {
+                Tensor(shape: [2, range.count] + input.shape.dropFirst(2),
+                       data: (0..<2).flatMap { row in input.data[((row * steps + range.lowerBound) * width)..<((row * steps + range.upperBound) * width)] })
+            }
+            let recurrent = network.statefulLayerIndices.first!
+            let whole = network.run(input, through: recurrent, states: [recurrent])
+            let first = network.run(cut(0..<half), through: recurrent, states: [recurrent])
+            let second = network.run(cut(half..<steps), through: recurrent, states: [recurrent], initialHiddenStates: [recurrent: first.hiddenStates[recurrent]!])
+            #expect(second.hiddenStates[recurrent] == whole.hiddenStates[recurrent], "\(file)")
+        }
+    }
 }

@@ -3,9 +3,10 @@ extension Network {
     /// layer `last` depends on. See `run(_:through:capture:states:initialStates:traces:)` with inputs.
     public func run(
         _ input: Tensor, through last: Int? = nil, capture: Set<Int> = [], states: Set<Int> = [],
-        initialStates: [Int: LayerState] = [:], traces: [Int: TraceOptions] = [:]
+        initialStates: [Int: LayerState] = [:], initialHiddenStates: [Int: HiddenState] = [:], traces: [Int: TraceOptions] = [:]
     ) -> ForwardResult {
-        run([input], through: last, capture: capture, states: states, initialStates: initialStates, traces: traces)
+        run([input], through: last, capture: capture, states: states, initialStates: initialStates,
+            initialHiddenStates: initialHiddenStates, traces: traces)
     }
 
     /// A starting state as `run` receives it: an LSTM layer's `LayerState`, a GRU or SimpleRNN layer's `HiddenState`.
