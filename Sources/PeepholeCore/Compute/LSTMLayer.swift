@@ -49,6 +49,7 @@ struct LSTMLayer: Sendable {
         precondition(input.shape.count == 3 && input.shape[2] == inputWidth, "LSTM input shape \(input.shape)")
 
         let hot = Kernels.oneHotIndices(input.data, width: inputWidth)
+        let projection = self.input  // once, not at every step inside the closure
         let fused = options.recurrentActivation == .sigmoid && options.activation == .tanh
         var h = initial?.h.data ?? [Float](repeating: 0, count: batch * units)
         var c = initial?.c.data ?? [Float](repeating: 0, count: batch * units)
@@ -63,7 +64,7 @@ struct LSTMLayer: Sendable {
             for step in 0..<steps {
                 let sourceStep = options.goBackwards ? steps - 1 - step : step
                 // z_t = bias + x_t · kernel + h_{t-1} · recurrent_kernel, for the whole batch.
-                self.input.project(x, hot: hot, sourceStep: sourceStep, steps: steps, batch: batch, into: zStep, ldz: gates)
+                projection.project(x, hot: hot, sourceStep: sourceStep, steps: steps, batch: batch, into: zStep, ldz: gates)
                 // Alternating the panel order keeps the panels of the last step in the L1 cache.
                 recurrentKernel.accumulate(h, lda: units, count: batch, into: zStep, ldc: gates, reversePanels: step % 2 == 1)
                 for row in 0..<batch {

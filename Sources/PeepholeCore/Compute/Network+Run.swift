@@ -37,25 +37,22 @@ extension Network {
     ) -> ForwardResult {
         precondition(inputs.count == self.inputs.count, "\(inputs.count) inputs for a model of \(self.inputs.count)")
         let targets = last.map { [TensorSource.layer($0, output: 0)] } ?? outputs.map(\.source)
-        let needed = self.needed(targets + capture.union(states).union(traces.keys).map { TensorSource.layer($0, output: 0) })
-        var values: [TensorSource: Value] = [:]
-        for (index, input) in inputs.enumerated() { values[.input(index)] = Value(tensor: input, mask: nil) }
-        // Each tensor is dropped once the last layer reading it has run, so a pass holds only the
-        // tensors still to be read (as a chain did) plus the targets and the masks' arguments.
-        var uses: [TensorSource: Int] = [:]
-        for index in needed { for source in KerasGraph.dependencies(layers[index].call) { uses[source, default: 0] += 1 } }
-        let kept = Set(targets + operations.map(\.input))
+        // The whole model, as a plain prediction asks for, was worked out when the network was built.
+        let whole = last == nil && capture.isEmpty && states.isEmpty && traces.isEmpty
+        let needed = whole ? wholeRun.needed : self.needed(targets + capture.union(states).union(traces.keys).map { TensorSource.layer($0, output: 0) })
+        var pass = Pass(network: self, inputs: inputs, pendingReads: whole ? wholeRun.pendingReads
+            : Self.pendingReads(layers: layers, operations: operations, needed: needed, kept: targets))
         var result = ForwardResult(output: inputs[0], layerOutputs: [:], states: [:])
-        for index in order where needed.contains(index) {
+        for index in order where needed[index] {
             let call = layers[index].call
-            let arguments = call.inputs.map { value(of: $0, in: &values) }
+            let arguments = call.inputs.map { pass.value(of: $0, in: self) }
             var outputs: [Value]
             switch layers[index].operation {
             case .recurrent, .bidirectional:
                 // An explicit mask (Keras `mask=`) replaces the one the input carries.
                 var input = arguments[0]
-                if let source = call.mask { input.mask = value(of: source, in: &values).tensor.data.map { $0 != 0 } }
-                let graphState = call.initialState.map { value(of: $0, in: &values).tensor }
+                if let source = call.mask { input.mask = pass.value(of: source, in: self).tensor.data.map { $0 != 0 } }
+                let graphState = call.initialState.map { pass.value(of: $0, in: self).tensor }
                 let initial = initialStates[index].map(InitialState.lstm) ?? initialHiddenStates[index].map(InitialState.hidden)
                 let recurrent = runRecurrent(index, input, initial: initial, graphState: graphState, trace: traces[index])
                 outputs = recurrent.outputs
@@ -64,35 +61,30 @@ extension Network {
             default:
                 outputs = [layers[index].operation.apply(arguments)]
             }
-            for (slot, output) in outputs.enumerated() where uses[.layer(index, output: slot)] != nil || kept.contains(.layer(index, output: slot)) {
-                values[.layer(index, output: slot)] = output
-            }
-            for source in KerasGraph.dependencies(call) where !kept.contains(source) {
-                uses[source]! -= 1
-                if uses[source] == 0 { values[source] = nil }
-            }
+            pass.store(outputs, of: index, after: layers[index].reads)
             if capture.contains(index) {
                 result.layerOutputs[index] = outputs[0].tensor
                 result.layerOutputTensors[index] = outputs.map(\.tensor)
             }
         }
         if let last {
-            result.output = values[.layer(last, output: 0)]!.tensor
+            result.output = pass.value(of: .layer(last, output: 0), in: self).tensor
         } else {
-            result.outputs = outputs.map { value(of: $0.source, in: &values).tensor }
+            result.outputs = outputs.map { pass.value(of: $0.source, in: self).tensor }
             result.output = result.outputs[0]
         }
         return result
     }
 
-    /// The layers `targets` depend on, themselves included.
-    private func needed(_ targets: [TensorSource]) -> Set<Int> {
-        var needed = Set<Int>()
+    /// Whether each layer is needed for `targets`: the layers they depend on, themselves included.
+    func needed(_ targets: [TensorSource]) -> [Bool] {
+        var needed = [Bool](repeating: false, count: layers.count)
         func visit(_ source: TensorSource) {
             switch source {
             case let .layer(index, _):
-                guard needed.insert(index).inserted else { return }
-                KerasGraph.dependencies(layers[index].call).forEach(visit)
+                guard !needed[index] else { return }
+                needed[index] = true
+                layers[index].reads.forEach(visit)
             case let .operation(index): visit(operations[index].input)
             case .input: break
             }
@@ -101,14 +93,57 @@ extension Network {
         return needed
     }
 
-    /// The value of `source`, computing a mask operation on first use.
-    private func value(of source: TensorSource, in values: inout [TensorSource: Value]) -> Value {
-        if let value = values[source] { return value }
-        guard case let .operation(index) = source else { preconditionFailure("\(source) is read before it is computed") }
-        let operation = operations[index]
-        let computed = Value(tensor: Merging.maskOperation(operation.kind, value(of: operation.input, in: &values).tensor), mask: nil)
-        values[source] = computed
-        return computed
+    /// How many needed layers read each layer's outputs; nil for the layers whose outputs stay
+    /// to the end of the pass (`kept`, and the arguments of mask operations).
+    static func pendingReads(layers: [NetworkLayer], operations: [MaskOperation], needed: [Bool], kept: [TensorSource]) -> [Int?] {
+        var reads = [Int?](repeating: 0, count: layers.count)
+        for (index, layer) in layers.enumerated() where needed[index] {
+            for case let .layer(source, _) in layer.reads { reads[source]? += 1 }
+        }
+        for case let .layer(source, _) in kept + operations.map(\.input) { reads[source] = nil }
+        return reads
+    }
+
+    /// The tensors of one pass: the inputs, each layer's outputs until the last layer reading
+    /// them has run (so a pass holds what is still to be read, as a chain did), and the mask
+    /// operations' results, computed on first use.
+    private struct Pass {
+        var inputs: [Value]
+        var layers: [[Value]]
+        var operations: [Value?]
+        /// Reads of each layer's outputs still to come; nil for outputs kept to the end (the
+        /// targets, and the arguments of mask operations, which are computed on first use).
+        var pendingReads: [Int?]
+
+        init(network: Network, inputs: [Tensor], pendingReads: [Int?]) {
+            self.inputs = inputs.map { Value(tensor: $0, mask: nil) }
+            layers = Array(repeating: [], count: network.layers.count)
+            operations = Array(repeating: nil, count: network.operations.count)
+            self.pendingReads = pendingReads
+        }
+
+        mutating func value(of source: TensorSource, in network: Network) -> Value {
+            switch source {
+            case let .input(index): return inputs[index]
+            case let .layer(index, output): return layers[index][output]
+            case let .operation(index):
+                if let value = operations[index] { return value }
+                let operation = network.operations[index]
+                let value = Value(tensor: Merging.maskOperation(operation.kind, self.value(of: operation.input, in: network).tensor), mask: nil)
+                operations[index] = value
+                return value
+            }
+        }
+
+        /// Keeps layer `index`'s outputs, and drops those of the layers it read that no later layer reads.
+        mutating func store(_ outputs: [Value], of index: Int, after reads: [TensorSource]) {
+            layers[index] = pendingReads[index] == 0 ? [] : outputs
+            for case let .layer(source, _) in reads {
+                guard let pending = pendingReads[source] else { continue }
+                pendingReads[source] = pending - 1
+                if pending == 1 { layers[source] = [] }
+            }
+        }
     }
 
     /// Runs recurrent layer `index` (one direction or Bidirectional) on `input`, from `initial`
@@ -118,8 +153,8 @@ extension Network {
     /// Also returns each direction's final states and, when asked for, its trace.
     private func runRecurrent(_ index: Int, _ input: Value, initial: InitialState?, graphState: [Tensor], trace options: TraceOptions?)
         -> (outputs: [Value], finals: [[Tensor]], traces: [RecurrentTrace]) {
-        let layer = layers[index], directions = layer.kind.recurrentDirections!
-        var starts: [[Tensor]?] = initial?.directions ?? Array(repeating: nil, count: directions.count)
+        let layer = layers[index], directions = layer.directions!
+        var starts: [[Tensor]?]? = initial?.directions
         if initial == nil, !graphState.isEmpty {
             var remaining = graphState[...]
             starts = directions.map { direction in
@@ -131,13 +166,13 @@ extension Network {
         switch layer.operation {
         case let .recurrent(direction):
             let recorder = direction.recorder(options, input: input.tensor)
-            let run = direction.run(input.tensor, mask: input.mask, initial: starts[0], trace: recorder)
+            let run = direction.run(input.tensor, mask: input.mask, initial: starts?[0] ?? nil, trace: recorder)
             output = run.output
             finals = [run.states]
             recorders = recorder.map { [$0] } ?? []
         case let .bidirectional(bidirectional):
             let pair = (bidirectional.forward.recorder(options, input: input.tensor), bidirectional.backward.recorder(options, input: input.tensor))
-            let run = bidirectional.run(input.tensor, mask: input.mask, initial: (starts[0], starts[1]), traces: pair)
+            let run = bidirectional.run(input.tensor, mask: input.mask, initial: (starts?[0] ?? nil, starts?[1] ?? nil), traces: pair)
             output = run.output
             finals = [run.forward, run.backward]
             recorders = [pair.0, pair.1].compactMap { $0 }

@@ -69,6 +69,10 @@ public struct NetworkLayer: Sendable {
     /// The tensors it reads: inputs, initial states and mask.
     public let call: LayerCall
     let operation: Operation
+    /// What `call` reads (its inputs, initial states and mask), listed once for the run loop.
+    let reads: [TensorSource]
+    /// `kind.recurrentDirections`, listed once for the run loop.
+    let directions: [RecurrentKind]?
 }
 
 /// A loaded model: immutable and shareable between threads; every call allocates its own scratch.
@@ -89,6 +93,8 @@ public struct Network: Sendable {
     let operations: [MaskOperation]
     /// The layer indices in an order that computes every layer after what it reads.
     let order: [Int]
+    /// What a run of the whole model computes and when it drops each tensor, worked out once.
+    var wholeRun: (needed: [Bool], pendingReads: [Int?]) = ([], [])
 
     /// Builds a network from an architecture and each layer's weights in canonical naming.
     public init(architecture: KerasArchitecture, weights: [[NamedTensor]]) throws {
@@ -117,7 +123,8 @@ public struct Network: Sendable {
             layers.append(NetworkLayer(
                 name: layer.name, className: layer.className, kind: layer.kind, outputShape: shapes[index][0],
                 parameterCount: expected.reduce(0) { $0 + $1.shape.reduce(1, *) }, call: graph.calls[index],
-                operation: Operation(layer.kind, inputWidth: widths[index], inputRank: rank, weights: named)))
+                operation: Operation(layer.kind, inputWidth: widths[index], inputRank: rank, weights: named),
+                reads: KerasGraph.dependencies(graph.calls[index]), directions: layer.kind.recurrentDirections))
         }
         self.inputShape = architecture.inputShape
         self.inputDType = architecture.inputDType
@@ -128,6 +135,8 @@ public struct Network: Sendable {
         self.order = try architecture.topologicalOrder()
         let fixesLength = architecture.layers.contains { if case .flatten = $0.kind { true } else if case .reshape = $0.kind { true } else { false } }
         self.requiredSteps = fixesLength && architecture.inputShape.count >= 1 ? architecture.inputShape[0] : nil
+        let needed = self.needed(graph.outputs.map(\.source))
+        self.wholeRun = (needed, Self.pendingReads(layers: layers, operations: graph.operations, needed: needed, kept: graph.outputs.map(\.source)))
     }
 
     /// The index of the layer called `name`.
