@@ -31,7 +31,7 @@ import Testing
 
     let options = LSTMOptions(units: 1, activation: .tanh, recurrentActivation: .sigmoid, useBias: true,
                               returnSequences: true, goBackwards: false, zeroOutputForMask: false)
-    let cell = LSTMCell(options: options, inputWidth: 1, kernel: [0.5, -0.5, 1, 2], recurrentKernel: [0.1, 0.2, 0.3, 0.4], bias: [0, 1, 0, 0])
+    let cell = LSTMLayer(options: options, inputWidth: 1, kernel: [0.5, -0.5, 1, 2], recurrentKernel: [0.1, 0.2, 0.3, 0.4], bias: [0, 1, 0, 0])
     let result = cell.run(Tensor(shape: [1, 2, 1], data: [1, -1]), mask: nil)
     #expect(abs(Double(result.output.data[0]) - h1) < 1e-6)
     #expect(abs(Double(result.output.data[1]) - h2) < 1e-6)
@@ -43,7 +43,7 @@ import Testing
     let options = LSTMOptions(units: 1, activation: .tanh, recurrentActivation: .sigmoid, useBias: true,
                               returnSequences: true, goBackwards: false, zeroOutputForMask: false)
     let recurrentKernel: [Float] = [0.1, 0.2, 0.3, 0.4]
-    let cell = LSTMCell(options: options, inputWidth: 1, kernel: [0.5, -0.5, 1, 2], recurrentKernel: recurrentKernel, bias: [0, 1, 0, 0])
+    let cell = LSTMLayer(options: options, inputWidth: 1, kernel: [0.5, -0.5, 1, 2], recurrentKernel: recurrentKernel, bias: [0, 1, 0, 0])
     let masked = cell.run(Tensor(shape: [1, 3, 1], data: [1, 7, -1]), mask: [true, false, true])
     let unmasked = cell.run(Tensor(shape: [1, 2, 1], data: [1, -1]), mask: nil)
     #expect(masked.output.data[1] == masked.output.data[0])
@@ -52,7 +52,7 @@ import Testing
 
     var zeroing = options
     zeroing.zeroOutputForMask = true
-    let zeroed = LSTMCell(options: zeroing, inputWidth: 1, kernel: cell.kernel, recurrentKernel: recurrentKernel, bias: cell.bias)
+    let zeroed = LSTMLayer(options: zeroing, inputWidth: 1, kernel: cell.kernel, recurrentKernel: recurrentKernel, bias: cell.bias)
         .run(Tensor(shape: [1, 3, 1], data: [1, 7, -1]), mask: [true, false, true])
     #expect(zeroed.output.data[1] == 0)
     #expect(zeroed.output.data[2] == unmasked.output.data[1])
@@ -75,6 +75,30 @@ import Testing
     #expect(Activation.keras("hard_sigmoid", kerasMajor: 2) == .hardSigmoidKeras2)
     #expect(Activation.keras("silu", kerasMajor: 3) == .swish)
     #expect(Activation.keras("mish", kerasMajor: 3) == nil)
+}
+
+/// The layer activations in the C kernels are the formulas Swift's libm gives, bit for bit (what
+/// the engine computed before they moved there): float32 arithmetic, no fused multiply-adds.
+@Test func layerActivationsAreTheLibmFormulas() {
+    let values = (0..<2000).map { Float($0 - 1000) * 0.0173 }
+    func sigmoid(_ x: Float) -> Float { x >= 0 ? 1 / (1 + Foundation.exp(-x)) : Foundation.exp(x) / (1 + Foundation.exp(x)) }
+    let formulas: [(Activation, (Float) -> Float)] = [
+        (.sigmoid, sigmoid), (.tanh, { Foundation.tanh($0) }), (.elu, { $0 > 0 ? $0 : expm1($0) }),
+        (.softplus, { $0 > 0 ? $0 + log1p(Foundation.exp(-$0)) : log1p(Foundation.exp($0)) }),
+        (.swish, { $0 * sigmoid($0) }), (.gelu, { 0.5 * $0 * (1 + erf($0 / Float(2).squareRoot())) }),
+        (.selu, { Float(1.0507009873554805) * ($0 > 0 ? $0 : Float(1.6732632423543772) * expm1($0)) }),
+        (.hardSigmoidKeras2, { min(max(0.2 * $0 + 0.5, 0), 1) }), (.hardSigmoid, { min(max($0 + 3, 0), 6) / 6 }),
+    ]
+    for (activation, formula) in formulas {
+        #expect(values.allSatisfy { activation.scalar($0).bitPattern == formula($0).bitPattern }, "\(activation)")
+    }
+    var row = Array(values[0..<76])
+    let largest = row.max()!
+    var expected = row.map { Foundation.exp($0 - largest) }
+    let sum = expected.reduce(0, +)
+    expected = expected.map { $0 / sum }
+    row.withUnsafeMutableBufferPointer { Activation.softmax.apply($0.baseAddress!, count: 76, width: 76) }
+    #expect(row.map(\.bitPattern) == expected.map(\.bitPattern))
 }
 
 @Test func snakeCaseFollowsKeras() {

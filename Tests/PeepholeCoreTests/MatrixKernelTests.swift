@@ -72,6 +72,28 @@ import Testing
         #expect(Set(outputs).count == 1)
     }
 
+    /// The GRU's fused gates and update give the same bits on every instruction set.
+    @Test(arguments: [true, false])
+    func gruCellIsTheSameOnEveryInstructionSet(resetAfter: Bool) {
+        var random = SplitMix64(seed: 12)
+        let units = 37
+        let x0 = (0..<(3 * units)).map { index in index % 9 == 0 ? Float(index) - 60 : Float(random.nextUnit()) * 16 - 8 }
+        let recurrent = (0..<(3 * units)).map { _ in Float(random.nextUnit()) * 4 - 2 }
+        let h0 = (0..<units).map { _ in Float(random.nextUnit()) * 2 - 1 }
+        var outputs: [[UInt32]] = []
+        for instructions in Self.instructionSets {
+            var x = x0, gates = [Float](repeating: 0, count: 3 * units), h = h0, resetH = [Float](repeating: 0, count: units)
+            x.withUnsafeMutableBufferPointer { x in
+                Kernels.gruGates(x: x.baseAddress!, recurrent: resetAfter ? recurrent : nil, gates: &gates, units: units,
+                                 recurrentActivation: .sigmoid, h: h, resetH: &resetH, using: instructions)
+                Kernels.gruUpdate(xH: x.baseAddress! + 2 * units, recurrentH: resetAfter ? Array(recurrent[(2 * units)...]) : nil,
+                                  gates: &gates, h: &h, units: units, activation: .tanh, using: instructions)
+            }
+            outputs.append((x + gates + h + resetH).map(\.bitPattern))
+        }
+        #expect(Set(outputs).count == 1)
+    }
+
     @Test func oneHotRowsAreFoundAndOthersRefused() {
         #expect(Kernels.oneHotIndices([0, 1, 0, 1, 0, 0, 0, 0, 1], width: 3) == [1, 0, 2])
         #expect(Kernels.oneHotIndices([0, 1, 0, 1, 1, 0], width: 3) == nil) // two ones

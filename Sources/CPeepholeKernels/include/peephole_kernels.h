@@ -47,4 +47,42 @@ void pk_lstm_cell(pk_isa isa, const float *z, float *gates, float *c, float *h, 
 /// if so, `indices[r]` is the position of row r's 1.
 int pk_one_hot_indices(const float *data, size_t rows, size_t width, long *indices);
 
+/// The activations of `pk_activate`, in Peephole's `Activation` order.
+typedef enum {
+    PK_LINEAR = 0, PK_RELU, PK_SIGMOID, PK_TANH, PK_SOFTMAX, PK_ELU, PK_SELU, PK_SOFTPLUS, PK_SOFTSIGN,
+    PK_SWISH, PK_GELU, PK_EXPONENTIAL, PK_HARD_SIGMOID, PK_HARD_SIGMOID_KERAS2, PK_LEAKY_RELU,
+} pk_activation;
+
+/// Keras' definition of `kind` at `x` (libm, no fused multiply-adds); softmax is not element-wise
+/// and returns `x`.
+float pk_activation_scalar(pk_activation kind, float x);
+
+/// A layer activation in place over `count` values; softmax normalises each row of `width`.
+void pk_activate(pk_activation kind, float *values, size_t count, size_t width);
+
+/// A recurrent gate activation in place: sigmoid and tanh on the Cephes `exp` (the same values on
+/// every instruction set), the others as `pk_activate`. Not for softmax.
+void pk_gate_activate(pk_isa isa, pk_activation kind, float *values, size_t count);
+
+/// `result[i] = a[i] + b[i]`.
+void pk_add(const float *a, const float *b, float *result, size_t count);
+
+/// One row's LSTM update for any activations: `gates` = `z` (`[i f g o]`) with `recurrent_activation`
+/// on i, f, o and `activation` on g; `c = fma(f, c, i·g)`, `h = o · activation(c)`.
+void pk_lstm_cell_general(pk_isa isa, pk_activation activation, pk_activation recurrent_activation,
+                          const float *z, float *gates, float *c, float *h, size_t units);
+
+/// A GRU row's update and reset gates. `x` holds `[z r h]` pre-activations from the input (`units`
+/// each); `recurrent`, when not NULL, the recurrent terms of z and r, added into `x` first. Then
+/// `gates[0..<2·units]` = `recurrent_activation` of `x`'s z and r. When `reset_h` is not NULL
+/// (without `reset_after`), also `reset_h = r ⊙ h`, the vector the candidate's product takes.
+void pk_gru_gates(pk_isa isa, pk_activation recurrent_activation, float *x, const float *recurrent,
+                  float *gates, const float *h, float *reset_h, size_t units);
+
+/// A GRU row's candidate and new state from `gates` (z, r from `pk_gru_gates`): `x_h += r ⊙
+/// recurrent_h` when `recurrent_h` is not NULL (`reset_after`), `hh = activation(x_h)` into
+/// `gates[2·units…]`, then `h = z ⊙ h + (1 − z) ⊙ hh`. `x_h` keeps the candidate's pre-activation.
+void pk_gru_update(pk_isa isa, pk_activation activation, float *x_h, const float *recurrent_h,
+                   float *gates, float *h, size_t units);
+
 #endif

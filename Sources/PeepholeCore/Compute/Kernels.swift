@@ -2,12 +2,64 @@ import CPeepholeKernels
 
 /// The compute core's own kernels (`CPeepholeKernels`): this is the only file that calls them.
 enum Kernels {
+    private static func isa(_ instructions: PackedMatrix.InstructionSet) -> pk_isa {
+        pk_isa(rawValue: UInt32(instructions.rawValue))
+    }
+
+    private static func kind(_ activation: Activation) -> pk_activation {
+        // `Activation`'s cases are declared in `pk_activation`'s order.
+        pk_activation(rawValue: UInt32(Activation.allCases.firstIndex(of: activation)!))
+    }
+
+    /// Keras' definition of `activation` at `x` (libm); not for softmax.
+    static func activation(_ activation: Activation, at x: Float) -> Float {
+        pk_activation_scalar(kind(activation), x)
+    }
+
+    /// A layer activation in place over `count` values; softmax normalises each row of `width`.
+    static func activate(_ activation: Activation, _ values: UnsafeMutablePointer<Float>, count: Int, width: Int) {
+        pk_activate(kind(activation), values, count, width)
+    }
+
+    /// A recurrent gate activation in place: sigmoid and tanh vectorised on Cephes' `exp`, the
+    /// same values on every instruction set; the others as `activate`.
+    static func activateGate(_ activation: Activation, _ values: UnsafeMutablePointer<Float>, count: Int) {
+        pk_gate_activate(isa(.best), kind(activation), values, count)
+    }
+
+    /// `result = a + b`, `count` values.
+    static func add(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, into result: UnsafeMutablePointer<Float>, count: Int) {
+        pk_add(a, b, result, count)
+    }
+
     /// One row's LSTM cell update with sigmoid gates and tanh, Keras' default activations:
     /// `gates` = activated `z` (`[i f g o]`, `units` each), `c = f·c + i·g`, `h = o·tanh(c)`.
     /// Computes the same values on every instruction set.
     static func lstmCell(z: UnsafePointer<Float>, gates: UnsafeMutablePointer<Float>, c: UnsafeMutablePointer<Float>,
                          h: UnsafeMutablePointer<Float>, units: Int, using instructions: PackedMatrix.InstructionSet = .best) {
-        pk_lstm_cell(pk_isa(rawValue: UInt32(instructions.rawValue)), z, gates, c, h, units)
+        pk_lstm_cell(isa(instructions), z, gates, c, h, units)
+    }
+
+    /// One row's LSTM cell update for any activations (see `lstmCell`).
+    static func lstmCell(z: UnsafePointer<Float>, gates: UnsafeMutablePointer<Float>, c: UnsafeMutablePointer<Float>,
+                         h: UnsafeMutablePointer<Float>, units: Int, activation: Activation, recurrentActivation: Activation) {
+        pk_lstm_cell_general(isa(.best), kind(activation), kind(recurrentActivation), z, gates, c, h, units)
+    }
+
+    /// A GRU row's update and reset gates: `x` (`[z r h]` input pre-activations) gets `recurrent`'s
+    /// z and r terms added when given, then `gates[0..<2·units]` = `recurrentActivation(x)`; with
+    /// `resetH`, also `resetH = r ⊙ h`.
+    static func gruGates(x: UnsafeMutablePointer<Float>, recurrent: UnsafePointer<Float>?, gates: UnsafeMutablePointer<Float>,
+                         units: Int, recurrentActivation: Activation, h: UnsafePointer<Float>? = nil, resetH: UnsafeMutablePointer<Float>? = nil,
+                         using instructions: PackedMatrix.InstructionSet = .best) {
+        pk_gru_gates(isa(instructions), kind(recurrentActivation), x, recurrent, gates, h, resetH, units)
+    }
+
+    /// A GRU row's candidate `hh = activation(x_h + r ⊙ recurrentH)` (the product only when
+    /// `recurrentH` is given: `reset_after`) into `gates[2·units…]` and `h = z·h + (1 − z)·hh`.
+    static func gruUpdate(xH: UnsafeMutablePointer<Float>, recurrentH: UnsafePointer<Float>?, gates: UnsafeMutablePointer<Float>,
+                          h: UnsafeMutablePointer<Float>, units: Int, activation: Activation, using instructions: PackedMatrix.InstructionSet = .best) {
+        pk_gru_update(isa(instructions), kind(activation), xH, recurrentH, gates, h, units)
     }
 
     /// The index of the 1 in each row of `width` values, when every row is one-hot; nil otherwise.

@@ -44,24 +44,23 @@ struct EmbeddingLayer: Sendable {
     }
 }
 
-/// A forward and a backward LSTM merged.
+/// A forward and a backward recurrent layer of one kind, merged.
 struct BidirectionalLayer: Sendable {
-    let forward: LSTMCell
-    let backward: LSTMCell
+    let forward: any RecurrentDirection
+    let backward: any RecurrentDirection
     let merge: MergeMode
 
     /// Runs both directions; the backward sequence is flipped back to input order before merging.
-    func run(
-        _ input: Tensor, mask: [Bool]?, initial: (LSTMState?, LSTMState?) = (nil, nil),
-        traces: (LSTMTraceRecorder?, LSTMTraceRecorder?) = (nil, nil)
-    ) -> (output: Tensor, forward: LSTMState, backward: LSTMState) {
-        let forwardResult = forward.run(input, mask: mask, initial: initial.0, trace: traces.0)
-        var backwardOutput = backward.run(input, mask: mask, initial: initial.1, trace: traces.1)
-        if backward.options.returnSequences {
-            backwardOutput.output = Self.reversedInTime(backwardOutput.output)
+    /// Returns the merged output and each direction's final states.
+    func run(_ input: Tensor, mask: [Bool]?, initial: (forward: [Tensor]?, backward: [Tensor]?) = (nil, nil),
+             traces: (TraceRecorder?, TraceRecorder?) = (nil, nil)) -> (output: Tensor, forward: [Tensor], backward: [Tensor]) {
+        let forwardResult = forward.run(input, mask: mask, initial: initial.forward, trace: traces.0)
+        var backwardResult = backward.run(input, mask: mask, initial: initial.backward, trace: traces.1)
+        if backward.returnSequences {
+            backwardResult.output = Self.reversedInTime(backwardResult.output)
         }
-        let merged = Self.merge(forwardResult.output, backwardOutput.output, mode: merge)
-        return (merged, forwardResult.state, backwardOutput.state)
+        let merged = Self.merge(forwardResult.output, backwardResult.output, mode: merge)
+        return (merged, forwardResult.states, backwardResult.states)
     }
 
     private static func reversedInTime(_ tensor: Tensor) -> Tensor {

@@ -4,6 +4,26 @@ public enum LayerState: Sendable, Equatable {
     case lstm(LSTMState)
     /// A Bidirectional LSTM: one state per direction.
     case bidirectional(forward: LSTMState, backward: LSTMState)
+
+    /// The states of each direction, `[h, c]`.
+    var directions: [[Tensor]] {
+        switch self {
+        case let .lstm(state): [[state.h, state.c]]
+        case let .bidirectional(forward, backward): [[forward.h, forward.c], [backward.h, backward.c]]
+        }
+    }
+}
+
+/// The final state of a GRU or SimpleRNN layer (or of a Bidirectional one) after a run: each
+/// direction's `h`, `[batch, units]` (forward first).
+public struct HiddenState: Sendable, Equatable {
+    /// One `h` per direction.
+    public var directions: [Tensor]
+
+    /// The state of a layer with these directions' `h`.
+    public init(directions: [Tensor]) {
+        self.directions = directions
+    }
 }
 
 /// The per-step record of an LSTM-based layer after a run.
@@ -16,14 +36,22 @@ public enum LayerTrace: Sendable, Equatable {
 
 /// What one forward pass produced.
 public struct ForwardResult: Sendable {
-    /// The output of the last layer run.
+    /// The requested layer's first output, or the model's first output.
     public var output: Tensor
-    /// The outputs of the layers asked for, by layer index.
+    /// The model's outputs in order, when the whole model ran (empty after `run(through:)`).
+    public var outputs: [Tensor] = []
+    /// The first output of the layers asked for, by layer index.
     public var layerOutputs: [Int: Tensor]
     /// The final states of the LSTM layers asked for, by layer index.
     public var states: [Int: LayerState]
     /// The per-step records of the LSTM layers asked for, by layer index.
     public var traces: [Int: LayerTrace] = [:]
+    /// Every output of the layers asked for (a layer with `return_state` has several), by layer index.
+    public var layerOutputTensors: [Int: [Tensor]] = [:]
+    /// The final states of the GRU and SimpleRNN layers asked for, by layer index.
+    public var hiddenStates: [Int: HiddenState] = [:]
+    /// The per-step records of the GRU and SimpleRNN layers asked for, one per direction, by layer index.
+    public var recurrentTraces: [Int: [RecurrentTrace]] = [:]
 }
 
 /// One layer of a loaded network.
@@ -38,37 +66,42 @@ public struct NetworkLayer: Sendable {
     public let outputShape: [Int?]
     /// The number of weights.
     public let parameterCount: Int
-    fileprivate let operation: Operation
-}
-
-/// A layer's computation with its weights arranged for the kernels.
-private enum Operation: Sendable {
-    case embedding(EmbeddingLayer)
-    case lstm(LSTMCell)
-    case bidirectional(BidirectionalLayer)
-    case dense(DenseLayer)
-    case identity
-    case masking(Float)
-    case activation(Activation)
-    case flatten
+    /// The tensors it reads: inputs, initial states and mask.
+    public let call: LayerCall
+    let operation: Operation
+    /// What `call` reads (its inputs, initial states and mask), listed once for the run loop.
+    let reads: [TensorSource]
+    /// `kind.recurrentDirections`, listed once for the run loop.
+    let directions: [RecurrentKind]?
 }
 
 /// A loaded model: immutable and shareable between threads; every call allocates its own scratch.
 public struct Network: Sendable {
-    /// The input shape without the batch axis (nil for an axis of any size).
+    /// The first input's shape without the batch axis (nil for an axis of any size).
     public let inputShape: [Int?]
-    /// Float features or token ids.
+    /// The first input's element type: float features or token ids.
     public let inputDType: InputDType
-    /// The layers in order.
+    /// Every input, in the model's order.
+    public let inputs: [GraphInput]
+    /// Every output, in the model's order.
+    public let outputs: [GraphOutput]
+    /// The layers in the configuration's order.
     public let layers: [NetworkLayer]
-    /// The number of steps every input must have: set when a Flatten fixes the sequence length.
+    /// The number of steps every input must have: set when a Flatten or Reshape fixes the length.
     public let requiredSteps: Int?
+    /// The mask operations of a Keras 3 Functional model.
+    let operations: [MaskOperation]
+    /// The layer indices in an order that computes every layer after what it reads.
+    let order: [Int]
+    /// What a run of the whole model computes and when it drops each tensor, worked out once.
+    var wholeRun: (needed: [Bool], pendingReads: [Int?]) = ([], [])
 
     /// Builds a network from an architecture and each layer's weights in canonical naming.
     public init(architecture: KerasArchitecture, weights: [[NamedTensor]]) throws {
         precondition(weights.count == architecture.layers.count, "one weight list per layer")
-        let shapes = try architecture.outputShapes()
+        let shapes = try architecture.allOutputShapes()
         let widths = try architecture.inputWidths()
+        let graph = architecture.graph
         var layers: [NetworkLayer] = []
         for (index, layer) in architecture.layers.enumerated() {
             let expected = layer.kind.expectedWeights(inputWidth: widths[index])
@@ -82,39 +115,28 @@ public struct Network: Sendable {
                 }
                 named[want.name] = have.tensor.data
             }
+            let rank: Int = switch graph.calls[index].inputs[0] {
+            case let .input(input): graph.inputs[input].shape.count + 1
+            case let .layer(source, output): shapes[source][output].count + 1
+            case .operation: 1
+            }
             layers.append(NetworkLayer(
-                name: layer.name, className: layer.className, kind: layer.kind, outputShape: shapes[index],
-                parameterCount: expected.reduce(0) { $0 + $1.shape.reduce(1, *) },
-                operation: Self.operation(layer.kind, inputWidth: widths[index], weights: named)))
+                name: layer.name, className: layer.className, kind: layer.kind, outputShape: shapes[index][0],
+                parameterCount: expected.reduce(0) { $0 + $1.shape.reduce(1, *) }, call: graph.calls[index],
+                operation: Operation(layer.kind, inputWidth: widths[index], inputRank: rank, weights: named),
+                reads: KerasGraph.dependencies(graph.calls[index]), directions: layer.kind.recurrentDirections))
         }
         self.inputShape = architecture.inputShape
         self.inputDType = architecture.inputDType
+        self.inputs = graph.inputs
+        self.outputs = graph.outputs
+        self.operations = graph.operations
         self.layers = layers
-        let flattens = architecture.layers.contains { $0.kind == .flatten }
-        self.requiredSteps = flattens && architecture.inputShape.count >= 1 ? architecture.inputShape[0] : nil
-    }
-
-    private static func operation(_ kind: LayerKind, inputWidth: Int, weights: [String: [Float]]) -> Operation {
-        func cell(_ options: LSTMOptions, _ prefix: String) -> LSTMCell {
-            LSTMCell(options: options, inputWidth: inputWidth, kernel: weights[prefix + "kernel"]!,
-                     recurrentKernel: weights[prefix + "recurrent_kernel"]!,
-                     bias: weights[prefix + "bias"] ?? [Float](repeating: 0, count: 4 * options.units))
-        }
-        switch kind {
-        case let .embedding(inputDim, outputDim, maskZero):
-            return .embedding(EmbeddingLayer(inputDim: inputDim, outputDim: outputDim, maskZero: maskZero, embeddings: weights["embeddings"]!))
-        case let .lstm(options):
-            return .lstm(cell(options, ""))
-        case let .bidirectional(forward, backward, merge):
-            return .bidirectional(BidirectionalLayer(forward: cell(forward, "forward/"), backward: cell(backward, "backward/"), merge: merge))
-        case let .dense(units, activation, _, _):
-            return .dense(DenseLayer(units: units, inputWidth: inputWidth, kernel: weights["kernel"]!,
-                                     bias: weights["bias"] ?? [Float](repeating: 0, count: units), activation: activation))
-        case .dropout: return .identity
-        case let .masking(value): return .masking(value)
-        case let .activation(activation): return .activation(activation)
-        case .flatten: return .flatten
-        }
+        self.order = try architecture.topologicalOrder()
+        let fixesLength = architecture.layers.contains { if case .flatten = $0.kind { true } else if case .reshape = $0.kind { true } else { false } }
+        self.requiredSteps = fixesLength && architecture.inputShape.count >= 1 ? architecture.inputShape[0] : nil
+        let needed = self.needed(graph.outputs.map(\.source))
+        self.wholeRun = (needed, Self.pendingReads(layers: layers, operations: graph.operations, needed: needed, kept: graph.outputs.map(\.source)))
     }
 
     /// The index of the layer called `name`.
@@ -122,100 +144,38 @@ public struct Network: Sendable {
         layers.firstIndex { $0.name == name }
     }
 
-    /// The indices of the LSTM and Bidirectional layers: the layers with state.
+    /// The index of the input called `name`.
+    public func inputIndex(named name: String) -> Int? {
+        inputs.firstIndex { $0.name == name }
+    }
+
+    /// The indices of the LSTM and Bidirectional LSTM layers: the layers whose state is `LSTMState`.
     public var recurrentLayerIndices: [Int] {
-        layers.indices.filter { layers[$0].stateUnits != nil }
-    }
-
-    /// Checks that `input` fits this network: rank, feature width, steps, token ids in range.
-    public func validate(_ input: Tensor, field: String = "inputs") throws {
-        let expectedRank = inputShape.count + 1
-        guard input.shape.count == expectedRank else {
-            throw PeepholeError.invalidInput(field: field, message: "expected \(expectedRank) nested levels \(Self.describe([nil] + inputShape)), got \(input.shape.count) \(input.shape)")
-        }
-        guard input.shape[0] > 0 else { throw PeepholeError.invalidInput(field: field, message: "the batch is empty") }
-        if input.shape.count >= 2 {
-            guard input.shape[1] > 0 else { throw PeepholeError.invalidInput(field: field, message: "sequences are empty (0 steps)") }
-            if let requiredSteps, input.shape[1] != requiredSteps {
-                throw PeepholeError.invalidInput(field: field, message: "this model flattens its sequence and needs exactly \(requiredSteps) steps, got \(input.shape[1])")
-            }
-        }
-        for axis in 2..<max(2, expectedRank) {
-            if let size = inputShape[axis - 1], size != input.shape[axis] {
-                throw PeepholeError.invalidInput(field: field, message: "expected shape \(Self.describe([nil] + inputShape)), got \(input.shape): axis \(axis) must have \(size) values, got \(input.shape[axis])")
-            }
-        }
-        if case let .embedding(embedding)? = layers.first?.operation {
-            for (position, id) in input.data.enumerated() where id.rounded() != id || id < 0 || id >= Float(embedding.inputDim) {
-                throw PeepholeError.invalidInput(field: field, message: "token id \(id) at flat position \(position) is not an integer in 0..<\(embedding.inputDim)")
+        layers.indices.filter { index in
+            switch layers[index].kind {
+            case .lstm, .bidirectional: true
+            default: false
             }
         }
     }
 
-    /// Runs layers `0...last` (the whole model by default) on a validated input, keeping the
-    /// outputs of the layers in `capture` and the final states of the LSTM layers in `states`.
-    /// LSTM layers in `initialStates` start from those states (validated by the caller, see
-    /// `validate(initialState:layer:batch:)`) instead of zeros; LSTM layers in `traces` record
-    /// their steps.
-    public func run(
-        _ input: Tensor, through last: Int? = nil, capture: Set<Int> = [], states: Set<Int> = [],
-        initialStates: [Int: LayerState] = [:], traces: [Int: TraceOptions] = [:]
-    ) -> ForwardResult {
-        let last = last ?? layers.count - 1
-        var value = input
-        var mask: [Bool]?
-        var result = ForwardResult(output: input, layerOutputs: [:], states: [:])
-        for index in 0...last {
-            switch layers[index].operation {
-            case let .embedding(embedding):
-                mask = embedding.maskZero ? value.data.map { $0 != 0 } : nil
-                value = embedding.run(value)
-            case let .lstm(cell):
-                let recorder = traces[index].map { LSTMTraceRecorder(options: $0, batch: value.shape[0], stepCount: value.shape[1], lstm: cell.options) }
-                var initial: LSTMState?
-                if case let .lstm(state)? = initialStates[index] { initial = state }
-                let run = cell.run(value, mask: mask, initial: initial, trace: recorder)
-                value = run.output
-                if states.contains(index) { result.states[index] = .lstm(run.state) }
-                if let recorder { result.traces[index] = .lstm(recorder.result) }
-                if !cell.options.returnSequences { mask = nil }
-            case let .bidirectional(bidirectional):
-                let recorders = traces[index].map { options in
-                    [bidirectional.forward, bidirectional.backward].map {
-                        LSTMTraceRecorder(options: options, batch: value.shape[0], stepCount: value.shape[1], lstm: $0.options)
-                    }
-                }
-                var initial: (LSTMState?, LSTMState?) = (nil, nil)
-                if case let .bidirectional(forward, backward)? = initialStates[index] { initial = (forward, backward) }
-                let run = bidirectional.run(value, mask: mask, initial: initial, traces: (recorders?[0], recorders?[1]))
-                value = run.output
-                if states.contains(index) { result.states[index] = .bidirectional(forward: run.forward, backward: run.backward) }
-                if let recorders { result.traces[index] = .bidirectional(forward: recorders[0].result, backward: recorders[1].result) }
-                if !bidirectional.forward.options.returnSequences { mask = nil }
-            case let .dense(dense):
-                value = dense.run(value)
-                if value.shape.count != 3 { mask = nil }
-            case .identity:
-                break
-            case let .masking(maskValue):
-                let width = value.lastDimension
-                var keep = [Bool](repeating: false, count: value.rows)
-                for row in 0..<value.rows {
-                    keep[row] = (0..<width).contains { value.data[row * width + $0] != maskValue }
-                    if !keep[row] { for feature in 0..<width { value.data[row * width + feature] = 0 } }
-                }
-                mask = keep
-            case let .activation(activation):
-                let width = value.lastDimension
-                value.data.withUnsafeMutableBufferPointer { activation.apply($0.baseAddress!, count: $0.count, width: width) }
-            case .flatten:
-                value = Tensor(shape: [value.shape[0], value.data.count / max(1, value.shape[0])], data: value.data)
-                mask = nil
+    /// The indices of every recurrent layer (LSTM, GRU, SimpleRNN, Bidirectional): the layers with state.
+    public var statefulLayerIndices: [Int] {
+        layers.indices.filter { layers[$0].kind.recurrentDirections != nil }
+    }
+
+    /// The layers whose outputs `index` reads, directly or through a mask operation.
+    public func inboundLayers(of index: Int) -> [Int] {
+        var found: [Int] = []
+        func visit(_ source: TensorSource) {
+            switch source {
+            case let .layer(layer, _): if !found.contains(layer) { found.append(layer) }
+            case let .operation(operation): visit(operations[operation].input)
+            case .input: break
             }
-            if capture.contains(index) { result.layerOutputs[index] = value }
         }
-        result.output = value
-        return result
+        KerasGraph.dependencies(layers[index].call).forEach(visit)
+        return found
     }
 
     /// A Keras-style shape: `(None, 40, 76)`.

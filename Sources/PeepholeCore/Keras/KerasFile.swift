@@ -147,8 +147,8 @@ public struct KerasModelFile: Sendable {
     /// A layer's arrays in a Keras 3 weights file, in the order Keras saved them.
     private static func archiveArrays(_ h5: HDF5File, base: String, kind: LayerKind) throws -> [NamedTensor] {
         let groups: [String] = switch kind {
-        case .lstm: ["\(base)/cell/vars"]
-        case .bidirectional: ["\(base)/forward_layer/cell/vars", "\(base)/backward_layer/cell/vars"]
+        case .lstm, .gru, .simpleRNN: ["\(base)/cell/vars"]
+        case .bidirectional, .bidirectionalRNN: ["\(base)/forward_layer/cell/vars", "\(base)/backward_layer/cell/vars"]
         case .dense(_, _, _, true): ["\(base)/layer/vars"]
         default: ["\(base)/vars"]
         }

@@ -1,26 +1,3 @@
-/// How two directions of a Bidirectional layer are combined (Keras `merge_mode`).
-public enum MergeMode: String, Codable, Sendable {
-    case concat, sum, mul, ave
-}
-
-/// The inference-relevant options of one LSTM (or one direction of a Bidirectional LSTM).
-public struct LSTMOptions: Sendable, Equatable {
-    /// The size of the hidden and cell state.
-    public var units: Int
-    /// Applied to the candidate and to the cell state before the output gate (Keras `activation`).
-    public var activation: Activation
-    /// Applied to the input, forget and output gates (Keras `recurrent_activation`).
-    public var recurrentActivation: Activation
-    /// Whether the layer has a bias vector.
-    public var useBias: Bool
-    /// Whether the output is the hidden state at every step, or only the last.
-    public var returnSequences: Bool
-    /// Whether the sequence is processed last step first (outputs stay in processed order).
-    public var goBackwards: Bool
-    /// Whether masked steps output zeros rather than repeating the previous output.
-    public var zeroOutputForMask: Bool
-}
-
 /// What a layer computes, parsed from its Keras configuration; the weights come separately.
 public enum LayerKind: Sendable, Equatable {
     /// Token ids `[batch, steps]` to vectors `[batch, steps, outputDim]`.
@@ -29,9 +6,15 @@ public enum LayerKind: Sendable, Equatable {
     case lstm(LSTMOptions)
     /// Two LSTMs over the sequence, forwards and backwards, merged.
     case bidirectional(forward: LSTMOptions, backward: LSTMOptions, merge: MergeMode)
+    /// A gated recurrent unit layer.
+    case gru(GRUOptions)
+    /// A fully connected recurrent layer.
+    case simpleRNN(SimpleRNNOptions)
+    /// Two GRUs or SimpleRNNs over the sequence, forwards and backwards, merged.
+    case bidirectionalRNN(forward: RecurrentKind, backward: RecurrentKind, merge: MergeMode)
     /// A fully connected layer over the last axis (`timeDistributed` for `TimeDistributed(Dense)`).
     case dense(units: Int, activation: Activation, useBias: Bool, timeDistributed: Bool)
-    /// Identity at inference (Dropout).
+    /// Identity at inference (Dropout, SpatialDropout1D, GaussianNoise, GaussianDropout).
     case dropout
     /// Masks steps whose features all equal `value`, and zeroes them.
     case masking(value: Float)
@@ -39,6 +22,29 @@ public enum LayerKind: Sendable, Equatable {
     case activation(Activation)
     /// Reshapes `[batch, a, b, …]` to `[batch, a·b·…]`.
     case flatten
+    /// A 1-D convolution over the steps, channels last.
+    case conv1D(Conv1DOptions)
+    /// Max or average pooling over windows of steps.
+    case pooling1D(Pooling1DOptions)
+    /// Max or average over all steps (`average` pools only unmasked steps).
+    case globalPooling1D(average: Bool)
+    /// Normalises each row over its last axis, then scales and shifts.
+    case layerNormalization(epsilon: Float, center: Bool, scale: Bool)
+    /// Normalises the last axis with the moving statistics learnt in training.
+    case batchNormalization(epsilon: Float, center: Bool, scale: Bool)
+    /// An element-wise merge of several tensors of one shape; `masks` is how their masks combine.
+    case merge(MergeOperation, masks: MaskCombination)
+    /// Joins several tensors along `axis` (counted with the batch axis, negative from the end).
+    case concatenate(axis: Int, masks: MaskCombination)
+    /// The dot product of two tensors of rank 2 or 3 along `axes` (counted with the batch axis,
+    /// negative from the end), after scaling both to unit length along them with `normalize`.
+    case dot(axes: [Int], normalize: Bool)
+    /// `[batch, features]` → `[batch, count, features]`.
+    case repeatVector(count: Int)
+    /// Reshapes the axes after the batch to `shape` (one entry may be -1).
+    case reshape(shape: [Int])
+    /// Permutes the axes after the batch (`dims` counts them from 1, as Keras does).
+    case permute(dims: [Int])
 
     /// The weights this layer needs for an input with feature width `inputWidth`, in the order
     /// Keras lists them (`weight_names`, `vars/0…`).
@@ -47,51 +53,94 @@ public enum LayerKind: Sendable, Equatable {
         case let .embedding(inputDim, outputDim, _):
             return [("embeddings", [inputDim, outputDim])]
         case let .lstm(options):
-            return Self.lstmWeights(options, inputWidth: inputWidth, prefix: "")
+            return RecurrentKind.lstm(options).weights(inputWidth: inputWidth, prefix: "")
         case let .bidirectional(forward, backward, _):
-            return Self.lstmWeights(forward, inputWidth: inputWidth, prefix: "forward/")
-                + Self.lstmWeights(backward, inputWidth: inputWidth, prefix: "backward/")
+            return RecurrentKind.lstm(forward).weights(inputWidth: inputWidth, prefix: "forward/")
+                + RecurrentKind.lstm(backward).weights(inputWidth: inputWidth, prefix: "backward/")
+        case let .gru(options):
+            return RecurrentKind.gru(options).weights(inputWidth: inputWidth, prefix: "")
+        case let .simpleRNN(options):
+            return RecurrentKind.simpleRNN(options).weights(inputWidth: inputWidth, prefix: "")
+        case let .bidirectionalRNN(forward, backward, _):
+            return forward.weights(inputWidth: inputWidth, prefix: "forward/") + backward.weights(inputWidth: inputWidth, prefix: "backward/")
         case let .dense(units, _, useBias, _):
             return [("kernel", [inputWidth, units])] + (useBias ? [("bias", [units])] : [])
-        case .dropout, .masking, .activation, .flatten:
+        case let .conv1D(options):
+            return [("kernel", [options.kernelSize, inputWidth, options.filters])] + (options.useBias ? [("bias", [options.filters])] : [])
+        case let .layerNormalization(_, center, scale):
+            return (scale ? [("gamma", [inputWidth])] : []) + (center ? [("beta", [inputWidth])] : [])
+        case let .batchNormalization(_, center, scale):
+            return (scale ? [("gamma", [inputWidth])] : []) + (center ? [("beta", [inputWidth])] : [])
+                + [("moving_mean", [inputWidth]), ("moving_variance", [inputWidth])]
+        case .dropout, .masking, .activation, .flatten, .pooling1D, .globalPooling1D, .merge, .concatenate,
+             .dot, .repeatVector, .reshape, .permute:
             return []
         }
     }
 
-    private static func lstmWeights(_ options: LSTMOptions, inputWidth: Int, prefix: String) -> [(name: String, shape: [Int])] {
-        let gates = 4 * options.units
-        return [(prefix + "kernel", [inputWidth, gates]), (prefix + "recurrent_kernel", [options.units, gates])]
-            + (options.useBias ? [(prefix + "bias", [gates])] : [])
+    /// The recurrent directions of a recurrent layer (one, or forward and backward); nil otherwise.
+    public var recurrentDirections: [RecurrentKind]? {
+        switch self {
+        case let .lstm(options): [.lstm(options)]
+        case let .gru(options): [.gru(options)]
+        case let .simpleRNN(options): [.simpleRNN(options)]
+        case let .bidirectional(forward, backward, _): [.lstm(forward), .lstm(backward)]
+        case let .bidirectionalRNN(forward, backward, _): [forward, backward]
+        default: nil
+        }
     }
 
-    /// The output shape (without the batch axis; nil for an axis of any size) for `input`.
-    public func outputShape(layer: String, input: [Int?]) throws -> [Int?] {
-        func requireRank(_ rank: Int) throws {
-            guard input.count == rank else {
-                throw PeepholeError.unsupported(layer: layer, detail: "expects input of rank \(rank + 1) (batch included), got rank \(input.count + 1)")
-            }
-        }
-        switch self {
-        case let .embedding(_, outputDim, _):
-            try requireRank(1)
-            return input + [outputDim]
-        case let .lstm(options):
-            try requireRank(2)
-            return options.returnSequences ? [input[0], options.units] : [options.units]
-        case let .bidirectional(forward, backward, merge):
-            try requireRank(2)
-            let width = merge == .concat ? forward.units + backward.units : forward.units
-            return forward.returnSequences ? [input[0], width] : [width]
-        case let .dense(units, _, _, timeDistributed):
-            guard !input.isEmpty, !timeDistributed || input.count >= 2 else {
-                throw PeepholeError.unsupported(layer: layer, detail: "needs a feature axis")
-            }
-            return input.dropLast() + [units]
-        case .dropout, .masking, .activation:
-            return input
-        case .flatten:
-            let known = input.compactMap { $0 }
-            return [known.count == input.count ? known.reduce(1, *) : nil]
-        }
+    /// How many tensors the layer outputs: one, plus every direction's states with `return_state`.
+    public var outputCount: Int {
+        guard let directions = recurrentDirections, directions[0].returnState else { return 1 }
+        return 1 + directions.reduce(0) { $0 + $1.stateNames.count }
     }
+}
+
+/// The options of a `Conv1D` layer.
+public struct Conv1DOptions: Sendable, Equatable {
+    /// How the steps are padded: not at all, at both ends to keep `ceil(steps / strides)`
+    /// outputs (the extra step at the end), or at the start only so no output sees a later step.
+    public enum Padding: String, Sendable { case valid, same, causal }
+    /// Output channels.
+    public var filters: Int
+    /// Taps of the kernel.
+    public var kernelSize: Int
+    /// Steps between two outputs.
+    public var strides: Int
+    /// Steps between two taps.
+    public var dilationRate: Int
+    /// Padding of the steps.
+    public var padding: Padding
+    /// Applied to the output.
+    public var activation: Activation
+    /// Whether the layer has a bias vector.
+    public var useBias: Bool
+}
+
+/// The options of `MaxPooling1D` and `AveragePooling1D`.
+public struct Pooling1DOptions: Sendable, Equatable {
+    /// Average rather than maximum.
+    public var average: Bool
+    /// Steps per window.
+    public var poolSize: Int
+    /// Steps between two windows.
+    public var strides: Int
+    /// `same` pads the end so that every step starts a window (`ceil(steps / strides)` outputs).
+    public var samePadding: Bool
+}
+
+/// How a merge combines its inputs' masks, which Keras 3 and tf-keras do differently.
+public enum MaskCombination: String, Sendable {
+    /// Keras 3: a step is kept when any input keeps it (an element-wise merge gives no mask unless
+    /// every input has one; a concatenation counts an input without a mask as keeping every step).
+    case any
+    /// tf-keras (Keras 2): a step is kept when every input that has a mask keeps it.
+    case all
+}
+
+/// An element-wise merge of several tensors (Keras `Add`, `Subtract`, …).
+public enum MergeOperation: String, Sendable {
+    /// The sum, the first input minus the second, the product, the mean, the maximum, the minimum.
+    case add, subtract, multiply, average, maximum, minimum
 }

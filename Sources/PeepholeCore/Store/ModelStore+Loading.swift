@@ -75,7 +75,9 @@ extension ModelStore {
                 return NamedTensor(name: tensorName, tensor: Tensor(shape: shape, data: TensorCoding.decode(blob)))
             })
         }
-        let architecture = KerasArchitecture(inputShape: Array(info.inputShape.dropFirst()), inputDType: info.inputDType, layers: layers)
+        let architecture = info.graph.map { KerasArchitecture(layers: layers, graph: $0) }
+            ?? KerasArchitecture(inputShape: Array(info.inputShape.dropFirst()), inputDType: info.inputDType, layers: layers)
+        guard architecture.graph.calls.count == layers.count else { throw damaged("its graph does not match its \(layers.count) layers") }
         do {
             return LoadedModel(info: info, network: try Network(architecture: architecture, weights: weights))
         } catch let error as PeepholeError {
@@ -118,6 +120,9 @@ extension ModelStore {
             return LayerInfo(name: try layer.decode(forColumn: "name"), className: try layer.decode(forColumn: "class_name"),
                              outputShape: [nil] + shape, parameterCount: try layer.decode(forColumn: "parameter_count"))
         }
+        // A graph model keeps its wiring where a chain keeps its input shape (see `storedInputs`).
+        let graph = (try? row.decode(String.self, forColumn: "input_shape")).flatMap { try? JSONDecoder().decode(KerasGraph.self, from: Data($0.utf8)) }
+        let inputShape = try graph?.inputs[0].shape ?? decode([Int?].self, "input_shape")
         guard let dtype = InputDType(rawValue: try row.decode(forColumn: "input_dtype")) else {
             throw PeepholeError.damagedModel(model: model, version: version, reason: "unknown input dtype")
         }
@@ -125,7 +130,7 @@ extension ModelStore {
             model: model, version: version, importedAt: try row.decode(forColumn: "imported_at"), sourceFile: try row.decode(forColumn: "source_file"),
             sourceSHA256: try row.decode(forColumn: "source_sha256"), format: try row.decode(forColumn: "format"),
             kerasVersion: try row.decode(forColumn: "keras_version"),
-            inputShape: [nil] + (try decode([Int?].self, "input_shape")), inputDType: dtype,
-            vocabulary: row["vocabulary"] == nil ? nil : try decode([String].self, "vocabulary"), layers: layers)
+            inputShape: [nil] + inputShape, inputDType: dtype,
+            vocabulary: row["vocabulary"] == nil ? nil : try decode([String].self, "vocabulary"), layers: layers, graph: graph)
     }
 }

@@ -78,7 +78,7 @@ public final class ModelStore: Sendable {
                     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                     """,
                 arguments: [modelID, number, timestamp, file.sourceFile, file.sha256, file.format.rawValue, file.kerasVersion,
-                            Self.json(file.architecture.inputShape), file.architecture.inputDType.rawValue,
+                            Self.storedInputs(file.architecture), file.architecture.inputDType.rawValue,
                             vocabulary.map(Self.json)])
             let versionID = db.lastInsertedRowID
             for (position, layer) in file.architecture.layers.enumerated() {
@@ -202,6 +202,13 @@ public final class ModelStore: Sendable {
         do { return try database.write(body) } catch let error as DatabaseError {
             throw PeepholeError.storeFailure(path: path, reason: error.message ?? "\(error)")
         }
+    }
+
+    /// What the version's `input_shape` column holds: a chain's input shape, as it always has, or
+    /// the wiring of a graph model (`KerasGraph` as JSON, an object where a shape is an array), so
+    /// that chains are stored exactly as before and graphs need no new column.
+    static func storedInputs(_ architecture: KerasArchitecture) -> String {
+        architecture.graph.isChain ? json(architecture.inputShape) : json(architecture.graph)
     }
 
     private static func json<T: Encodable>(_ value: T) -> String {

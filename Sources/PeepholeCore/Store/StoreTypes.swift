@@ -36,6 +36,14 @@ public struct VersionInfo: Sendable, Codable, Equatable {
     public var vocabulary: [String]?
     /// The layers in order.
     public var layers: [LayerInfo]
+    /// The wiring of a model that is not a chain (several inputs or outputs, branches, merges,
+    /// mask operations); nil for a chain of layers from one input to one output.
+    public var graph: KerasGraph? = nil
+
+    /// Every input of the model (for a chain, its one input, named `input`).
+    public var inputs: [GraphInput] {
+        graph?.inputs ?? [GraphInput(name: "input", shape: Array(inputShape.dropFirst()), dtype: inputDType)]
+    }
 
     /// Stands in for a version whose description cannot be read, so listings still show it.
     public static func unreadable(model: String, version: Int) -> VersionInfo {
@@ -46,8 +54,17 @@ public struct VersionInfo: Sendable, Codable, Equatable {
     /// The total number of weights.
     public var parameterCount: Int { layers.reduce(0) { $0 + $1.parameterCount } }
 
-    /// The output shape of the whole model, batch axis first as `nil`.
-    public var outputShape: [Int?] { layers.last?.outputShape ?? inputShape }
+    /// The output shape of the whole model (its first output's), batch axis first as `nil`.
+    public var outputShape: [Int?] {
+        guard let graph else { return layers.last?.outputShape ?? inputShape }
+        return [nil] + graph.outputs[0].shape
+    }
+
+    /// Every output of the model with its shape (for a chain, its last layer's output).
+    public var outputs: [GraphOutput] {
+        graph?.outputs ?? [GraphOutput(name: layers.last?.name ?? "output", source: .layer(max(0, layers.count - 1), output: 0),
+                                       shape: Array(outputShape.dropFirst()))]
+    }
 
     /// The layer table printed by `peephole import` and `peephole models`, like `model.summary()`.
     public var summary: String {

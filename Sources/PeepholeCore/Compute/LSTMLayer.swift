@@ -6,26 +6,29 @@ public struct LSTMState: Sendable, Equatable {
     public var c: Tensor
 }
 
-/// One direction of an LSTM with its weights, ready to run.
-struct LSTMCell: Sendable {
+/// One direction of an LSTM layer with its weights, ready to run over a whole sequence.
+///
+///     z_t = x_t·W + b + h_{t-1}·U          gate blocks in Keras order i f g o (`units` each)
+///     i, f, o = recurrent_activation(z_i, z_f, z_o);  g = activation(z_g)
+///     c_t = f ⊙ c_{t-1} + i ⊙ g;  h_t = o ⊙ activation(c_t)
+///
+/// Keras stores W `[input, 4·units]`, U `[units, 4·units]` and b `[4·units]` in that gate order,
+/// which is the order used here: no conversion. A masked step keeps `h` and `c`.
+struct LSTMLayer: Sendable {
     let options: LSTMOptions
-    let inputWidth: Int
-    /// `[inputWidth, 4·units]`, gate blocks in Keras order i f c o; rows are gathered for one-hot inputs.
-    let kernel: [Float]
-    /// `kernel` packed for the matrix kernel, for dense inputs.
-    let packedKernel: PackedMatrix
-    /// `[units, 4·units]`, gate blocks in Keras order i f c o, packed for the matrix kernel.
+    /// W `[inputWidth, 4·units]` and b `[4·units]` (zeros without bias), gate order i f g o.
+    let input: InputProjection
+    /// U `[units, 4·units]`, gate order i f g o, packed for the matrix kernel.
     let recurrentKernel: PackedMatrix
-    /// `[4·units]`; zeros for a layer without bias.
-    let bias: [Float]
+
+    var inputWidth: Int { input.inputWidth }
+    var kernel: [Float] { input.kernel }
+    var bias: [Float] { input.bias }
 
     init(options: LSTMOptions, inputWidth: Int, kernel: [Float], recurrentKernel: [Float], bias: [Float]) {
         self.options = options
-        self.inputWidth = inputWidth
-        self.kernel = kernel
-        self.packedKernel = PackedMatrix(kernel, rows: inputWidth, columns: 4 * options.units)
+        self.input = InputProjection(kernel: kernel, inputWidth: inputWidth, width: 4 * options.units, bias: bias)
         self.recurrentKernel = PackedMatrix(recurrentKernel, rows: options.units, columns: 4 * options.units)
-        self.bias = bias
     }
 
     /// What one run produces: the layer output (`[batch, steps, units]` in processed order with
@@ -41,11 +44,12 @@ struct LSTMCell: Sendable {
     /// previous state and output the previous output (or zeros with `zeroOutputForMask`), as Keras
     /// does. `initial` is the starting state (zeros when nil).
     /// `trace`, when given, records the steps and units it was made for.
-    func run(_ input: Tensor, mask: [Bool]?, initial: LSTMState? = nil, trace: LSTMTraceRecorder? = nil) -> Result {
+    func run(_ input: Tensor, mask: [Bool]?, initial: LSTMState? = nil, trace: TraceRecorder? = nil) -> Result {
         let batch = input.shape[0], steps = input.shape[1], units = options.units, gates = 4 * units
         precondition(input.shape.count == 3 && input.shape[2] == inputWidth, "LSTM input shape \(input.shape)")
 
         let hot = Kernels.oneHotIndices(input.data, width: inputWidth)
+        let projection = self.input  // once, not at every step inside the closure
         let fused = options.recurrentActivation == .sigmoid && options.activation == .tanh
         var h = initial?.h.data ?? [Float](repeating: 0, count: batch * units)
         var c = initial?.c.data ?? [Float](repeating: 0, count: batch * units)
@@ -60,7 +64,7 @@ struct LSTMCell: Sendable {
             for step in 0..<steps {
                 let sourceStep = options.goBackwards ? steps - 1 - step : step
                 // z_t = bias + x_t · kernel + h_{t-1} · recurrent_kernel, for the whole batch.
-                project(x, hot: hot, sourceStep: sourceStep, steps: steps, batch: batch, into: zStep)
+                projection.project(x, hot: hot, sourceStep: sourceStep, steps: steps, batch: batch, into: zStep, ldz: gates)
                 // Alternating the panel order keeps the panels of the last step in the L1 cache.
                 recurrentKernel.accumulate(h, lda: units, count: batch, into: zStep, ldc: gates, reversePanels: step % 2 == 1)
                 for row in 0..<batch {
@@ -70,11 +74,8 @@ struct LSTMCell: Sendable {
                         if fused {
                             Kernels.lstmCell(z: zRow, gates: gate, c: c + state, h: h + state, units: units)
                         } else {
-                            gate.update(from: zRow, count: gates)
-                            VectorMath.apply(options.recurrentActivation, gate, count: 2 * units)
-                            VectorMath.apply(options.activation, gate + 2 * units, count: units)
-                            VectorMath.apply(options.recurrentActivation, gate + 3 * units, count: units)
-                            VectorMath.cellUpdate(gates: gate, c: c + state, h: h + state, units: units, activation: options.activation)
+                            Kernels.lstmCell(z: zRow, gates: gate, c: c + state, h: h + state, units: units,
+                                             activation: options.activation, recurrentActivation: options.recurrentActivation)
                         }
                         (output + state).update(from: h + state, count: units)
                     } else if options.zeroOutputForMask {
@@ -91,28 +92,6 @@ struct LSTMCell: Sendable {
             ? Tensor(shape: [batch, steps, units], data: sequence)
             : Tensor(shape: [batch, units], data: output)
         return Result(output: result, state: LSTMState(h: Tensor(shape: [batch, units], data: h), c: Tensor(shape: [batch, units], data: c)))
-    }
-
-    /// `z[row, :] = bias + x[row, sourceStep, :] · kernel` for every row of one step.
-    /// One-hot rows (a single 1, zeros elsewhere; what character models are fed) select one
-    /// kernel row each (`hot`, per row and source step), so they are gathered, not multiplied.
-    private func project(_ input: UnsafePointer<Float>, hot: [Int]?, sourceStep: Int, steps: Int, batch: Int, into z: UnsafeMutablePointer<Float>) {
-        let gates = 4 * options.units
-        bias.withUnsafeBufferPointer { bias in
-            if let hot {
-                // bias + kernel[hot]: the value the matrix kernel computes for a one-hot row.
-                kernel.withUnsafeBufferPointer { kernel in
-                    for row in 0..<batch {
-                        VectorMath.add(bias.baseAddress!, kernel.baseAddress! + hot[row * steps + sourceStep] * gates,
-                                       into: z + row * gates, count: gates)
-                    }
-                }
-            } else {
-                for row in 0..<batch { (z + row * gates).update(from: bias.baseAddress!, count: gates) }
-                // Row r's input at this step is `steps · inputWidth` floats after row r-1's.
-                packedKernel.accumulate(input + sourceStep * inputWidth, lda: steps * inputWidth, count: batch, into: z, ldc: gates)
-            }
-        }
     }
 
     /// Calls `body` with the base addresses of the step loop's buffers.
@@ -136,5 +115,17 @@ struct LSTMCell: Sendable {
                 }
             }
         }
+    }
+}
+
+extension LSTMLayer: RecurrentDirection {
+    var units: Int { options.units }
+    var returnSequences: Bool { options.returnSequences }
+    var goBackwards: Bool { options.goBackwards }
+    var traceLayout: TraceRecorder.Layout { .lstm }
+
+    func run(_ input: Tensor, mask: [Bool]?, initial: [Tensor]?, trace: TraceRecorder?) -> (output: Tensor, states: [Tensor]) {
+        let result = run(input, mask: mask, initial: initial.map { LSTMState(h: $0[0], c: $0[1]) }, trace: trace)
+        return (result.output, [result.state.h, result.state.c])
     }
 }
