@@ -20,6 +20,9 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "The SQLite model store.")
     var store: String?
 
+    @Option(help: "A directory holding the store (peephole.sqlite, or its only *.sqlite file), e.g. KServe's /mnt/models; replaces --store.")
+    var modelDir: String?
+
     @Option(help: "The address to bind.")
     var host: String?
 
@@ -52,9 +55,10 @@ struct ServeCommand: AsyncParsableCommand {
             var logger = Logger(label: "peephole")
             logger.logLevel = settings.logLevel
             // The server only reads: a committed store stays unchanged while it is served.
-            let modelStore = try ModelStore(path: settings.store, access: .readOnly)
+            let storePath = try settings.storePath()
+            let modelStore = try ModelStore(path: storePath, access: .readOnly)
             logger.info("Starting", metadata: [
-                "store.path": "\(settings.store)", "http.address": "\(settings.host):\(settings.port)",
+                "store.path": "\(storePath)", "http.address": "\(settings.host):\(settings.port)",
                 "batch.workers": "\(settings.resolvedBatchWorkers)",
                 "batch.max_size": "\(settings.batchMaxSize)", "concurrency.on_event_loops": "\(onEventLoops)", "batch.max_delay_us": "\(settings.batchMaxDelayMicroseconds)",
             ])
@@ -71,6 +75,7 @@ struct ServeCommand: AsyncParsableCommand {
         let file = config ?? (FileManager.default.fileExists(atPath: Self.defaultConfig) ? Self.defaultConfig : nil)
         var overrides: [ServerConfig.Key: String] = [:]
         overrides[.store] = store
+        overrides[.modelDir] = modelDir
         overrides[.host] = host
         overrides[.port] = port.map(String.init)
         overrides[.defaultModel] = defaultModel

@@ -11,6 +11,9 @@ public struct ServerConfig: Sendable, Equatable {
     public var port = 8080
     /// The SQLite model store.
     public var store = "models/peephole.sqlite"
+    /// A directory holding the store (KServe's `/mnt/models`); when set, it replaces `store`
+    /// (see `storePath()`).
+    public var modelDir: String?
     /// The model that `/predict` and `/layers` act on; nil for the only model in the store.
     public var defaultModel: String?
     /// The least severe log level printed.
@@ -66,6 +69,7 @@ public struct ServerConfig: Sendable, Equatable {
     /// One setting: its name in the file, and in the environment as `PEEPHOLE_` + uppercased.
     public enum Key: String, CaseIterable, Sendable {
         case host, port, store
+        case modelDir = "model_dir"
         case defaultModel = "default_model"
         case logLevel = "log_level"
         case maxBodyBytes = "max_body_bytes"
@@ -122,12 +126,14 @@ public struct ServerConfig: Sendable, Equatable {
                 throw ConfigError("\(path): unknown key \"\(name)\" (known: \(Key.allCases.map(\.rawValue).joined(separator: ", ")))")
             }
             let source = "\(path): \"\(name)\""
-            let isText = [.host, .store, .defaultModel, .logLevel, .adminToken].contains(key)
+            let isText = [.host, .store, .modelDir, .defaultModel, .logLevel, .adminToken].contains(key)
             switch fields[name]! {
             case .null where key == .defaultModel:
                 defaultModel = nil
             case .null where key == .adminToken:
                 adminToken = nil
+            case .null where key == .modelDir:
+                modelDir = nil
             case let .object(models) where key == .batchModels:
                 batchModels = try Self.batchModels(models, source: source)
             case let .string(text) where isText:
@@ -157,6 +163,7 @@ public struct ServerConfig: Sendable, Equatable {
         case .store:
             guard !text.isEmpty else { throw ConfigError("\(source): the store path must not be empty") }
             store = text
+        case .modelDir: modelDir = text.isEmpty ? nil : text
         case .defaultModel: defaultModel = text.isEmpty ? nil : text
         case .logLevel:
             guard let level = Logger.Level(rawValue: text.lowercased()) else {
@@ -191,6 +198,7 @@ public struct ServerConfig: Sendable, Equatable {
         switch key {
         case .host, .store: "a non-empty string"
         case .defaultModel: "a model name or null"
+        case .modelDir: "a directory path or null"
         case .logLevel: "one of " + Logger.Level.allCases.map(\.rawValue).joined(separator: ", ")
         case .port: "an integer port 0...65535"
         case .maxDepth: "an integer 1...64"
