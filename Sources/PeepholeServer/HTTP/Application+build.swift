@@ -31,6 +31,7 @@ public func buildRouter(registry: ModelRegistry, metrics: ServerMetrics, config:
     router.add(middleware: MetricsMiddleware(metrics: metrics))
     router.add(middleware: ErrorMiddleware())
     OperationsController(registry: registry, metrics: metrics).addRoutes(to: router)
+    V2HealthController(registry: registry).addRoutes(to: router)
     ModelsController(registry: registry).addRoutes(to: router)
     let admission = ModelAdmission(limit: config.maxQueuePerModel)
     let batcher = InferenceBatcher(workers: config.resolvedBatchWorkers, limits: config.batchLimits,
