@@ -52,6 +52,9 @@ public struct ServerConfig: Sendable, Equatable {
     public var batchWorkers = 0
     /// Per-model overrides of `batchMaxSize` and `batchMaxDelayMicroseconds`, by model name.
     public var batchModels: [String: BatchOverride] = [:]
+    /// Seconds the server goes on serving after SIGTERM with readiness failing, before it stops
+    /// accepting connections and finishes the requests in flight.
+    public var drainSeconds = 0
 
     /// The defaults, as committed in `config/peephole.json`.
     public init() {}
@@ -89,6 +92,7 @@ public struct ServerConfig: Sendable, Equatable {
         case batchMaxDelayMicroseconds = "batch_max_delay_us"
         case batchWorkers = "batch_workers"
         case batchModels = "batch_models"
+        case drainSeconds = "drain_seconds"
 
         /// The environment variable that overrides this key.
         public var environmentName: String { "PEEPHOLE_" + rawValue.uppercased() }
@@ -186,6 +190,7 @@ public struct ServerConfig: Sendable, Equatable {
         case .batchMaxSize: batchMaxSize = try integer(1...Int(Int32.max))
         case .batchMaxDelayMicroseconds: batchMaxDelayMicroseconds = try integer(Self.batchDelayRange)
         case .batchWorkers: batchWorkers = try integer(0...256)
+        case .drainSeconds: drainSeconds = try integer(0...3600)
         case .batchModels:
             guard case let .object(models)? = try? JSONValue.parse(Array(text.utf8)) else {
                 throw ConfigError("\(source): expected \(Self.expectation(key)), got \"\(text)\"")
@@ -199,6 +204,7 @@ public struct ServerConfig: Sendable, Equatable {
         case .host, .store: "a non-empty string"
         case .defaultModel: "a model name or null"
         case .modelDir: "a directory path or null"
+        case .drainSeconds: "an integer 0...3600 (seconds)"
         case .logLevel: "one of " + Logger.Level.allCases.map(\.rawValue).joined(separator: ", ")
         case .port: "an integer port 0...65535"
         case .maxDepth: "an integer 1...64"

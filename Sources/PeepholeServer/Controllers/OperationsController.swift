@@ -8,6 +8,8 @@ struct OperationsController {
     let registry: ModelRegistry
     /// What `/metrics` renders.
     let metrics: ServerMetrics
+    /// Set on SIGTERM: `/ready` fails from then on.
+    var drain = DrainState()
 
     /// Registers the routes.
     func addRoutes(to router: Router<some RequestContext>) {
@@ -22,8 +24,11 @@ struct OperationsController {
         .json(Array(#"{"status":"ok"}"#.utf8))
     }
 
-    /// 200 once every model is loaded, 503 before.
+    /// 200 once every model is loaded, 503 before, and 503 again once shutdown begins.
     @Sendable func ready(_ request: Request, context: some RequestContext) async throws -> Response {
+        if drain.isDraining {
+            return .json(Array(#"{"status":"draining"}"#.utf8), status: .serviceUnavailable)
+        }
         guard let catalog = try? registry.snapshot() else {
             return .json(Array(#"{"status":"loading"}"#.utf8), status: .serviceUnavailable)
         }
