@@ -5,7 +5,7 @@ SWIFT ?= swift
 SYSTEM_PACKAGES := libopenblas-dev libhdf5-dev libsqlite3-dev pkg-config
 STORE ?= models/peephole.sqlite
 
-.PHONY: deps build release test serve fixtures demo clean bench fuzz soak
+.PHONY: deps build release test serve fixtures demo clean bench fuzz soak manifests-test
 
 ## Installs the C libraries Peephole links (OpenBLAS, HDF5, SQLite) when pkg-config cannot find them.
 deps:
@@ -22,7 +22,7 @@ release: deps
 	$(SWIFT) build -c release --product peephole
 
 ## Builds everything (the live tests run the built `peephole` binary) and runs the test suites.
-test: deps
+test: deps manifests-test
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
 
@@ -52,3 +52,13 @@ soak: release
 
 clean:
 	rm -rf .build
+
+## Checks deploy/ against the vendored Kubernetes and KServe schemas (installs python3-yaml and python3-jsonschema when missing).
+manifests-test:
+	@if python3 -c 'import yaml, jsonschema' 2>/dev/null; then PY=python3; \
+	elif /usr/bin/python3 -c 'import yaml, jsonschema' 2>/dev/null; then PY=/usr/bin/python3; \
+	else echo "Installing python3-yaml python3-jsonschema"; \
+		if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq python3-yaml python3-jsonschema; \
+		PY=/usr/bin/python3; \
+	fi; $$PY tools/deploy/validate_manifests.py --self-test
