@@ -5,7 +5,7 @@ SWIFT ?= swift
 SYSTEM_PACKAGES := libopenblas-dev libhdf5-dev libsqlite3-dev pkg-config
 STORE ?= models/peephole.sqlite
 
-.PHONY: deps build release test serve fixtures demo clean bench fuzz soak manifests-test
+.PHONY: deps build release test serve fixtures demo clean bench fuzz soak image manifests-test
 
 ## Installs the C libraries Peephole links (OpenBLAS, HDF5, SQLite) when pkg-config cannot find them.
 deps:
@@ -62,3 +62,9 @@ manifests-test:
 		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq python3-yaml python3-jsonschema; \
 		PY=/usr/bin/python3; \
 	fi; $$PY tools/deploy/validate_manifests.py --self-test
+
+## Runs the Containerfile's runtime stage without a container engine (root, debootstrap): packages, binary, serve, probes; prints the root's size.
+image-test: deps manifests-test
+	@command -v debootstrap >/dev/null 2>&1 || { if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq debootstrap curl binutils; }
+	python3 tools/deploy/image_test.py
