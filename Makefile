@@ -5,7 +5,7 @@ SWIFT ?= swift
 SYSTEM_PACKAGES := libopenblas-dev libhdf5-dev libsqlite3-dev pkg-config
 STORE ?= models/peephole.sqlite
 
-.PHONY: deps build release test serve fixtures demo clean bench fuzz soak image manifests-test
+.PHONY: deps build release test serve fixtures demo clean bench fuzz soak image-test manifests-test
 
 ## Installs the C libraries Peephole links (OpenBLAS, HDF5, SQLite) when pkg-config cannot find them.
 deps:
