@@ -5,7 +5,7 @@ SWIFT ?= swift
 SYSTEM_PACKAGES := libopenblas-dev libhdf5-dev libsqlite3-dev pkg-config
 STORE ?= models/peephole.sqlite
 
-.PHONY: deps build release test serve fixtures demo clean bench fuzz soak image-test manifests-test
+.PHONY: deps build release test serve fixtures demo clean bench fuzz soak image image-test manifests-test cluster-test
 
 ## Installs the C libraries Peephole links (OpenBLAS, HDF5, SQLite) when pkg-config cannot find them.
 deps:
@@ -53,6 +53,26 @@ soak: release
 clean:
 	rm -rf .build
 
+## Builds the container image from the Containerfile with podman or docker, whichever is present and works.
+IMAGE ?= peephole:latest
+image:
+	@if command -v podman >/dev/null 2>&1 && podman info >/dev/null 2>&1; then \
+		echo "podman build -f Containerfile -t $(IMAGE) ."; podman build --format docker -f Containerfile -t $(IMAGE) .; \
+	elif command -v docker >/dev/null 2>&1 && docker info >/dev/null 2>&1; then \
+		echo "docker build -f Containerfile -t $(IMAGE) ."; docker build -f Containerfile -t $(IMAGE) .; \
+	else \
+		echo "make image: no working container engine (podman or docker with a running daemon) on this machine." >&2; \
+		echo "Build on one that has it: podman build --format docker -f Containerfile -t $(IMAGE) ." >&2; \
+		echo "Without one, 'make image-test' runs the Containerfile's runtime stage in a debootstrapped Debian root." >&2; \
+		exit 1; \
+	fi
+
+## Runs the Containerfile's runtime stage without a container engine (root, debootstrap): packages, binary, serve, probes; prints the root's size.
+image-test: deps
+	@command -v debootstrap >/dev/null 2>&1 || { if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq debootstrap curl binutils; }
+	python3 tools/deploy/image_test.py
+
 ## Checks deploy/ against the vendored Kubernetes and KServe schemas (installs python3-yaml and python3-jsonschema when missing).
 manifests-test:
 	@if python3 -c 'import yaml, jsonschema' 2>/dev/null; then PY=python3; \
@@ -63,8 +83,8 @@ manifests-test:
 		PY=/usr/bin/python3; \
 	fi; $$PY tools/deploy/validate_manifests.py --self-test
 
-## Runs the Containerfile's runtime stage without a container engine (root, debootstrap): packages, binary, serve, probes; prints the root's size.
-image-test: deps manifests-test
-	@command -v debootstrap >/dev/null 2>&1 || { if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
-		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq debootstrap curl binutils; }
-	python3 tools/deploy/image_test.py
+## Three replicas behind HAProxy (deploy/haproxy) on loopback, SIGKILL and SIGTERM under load, sessions recovered; writes bench/cluster.md.
+cluster-test: release
+	@command -v haproxy >/dev/null 2>&1 || { if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq haproxy; }
+	python3 tools/cluster/cluster_test.py
