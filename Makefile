@@ -5,7 +5,7 @@ SWIFT ?= swift
 SYSTEM_PACKAGES := libopenblas-dev libhdf5-dev libsqlite3-dev pkg-config
 STORE ?= models/peephole.sqlite
 
-.PHONY: deps build release test serve fixtures demo clean bench fuzz soak image image-test manifests-test cluster-test
+.PHONY: deps build release test serve fixtures demo clean bench fuzz soak image image-test manifests-test release-static cluster-test
 
 ## Installs the C libraries Peephole links (OpenBLAS, HDF5, SQLite) when pkg-config cannot find them.
 deps:
@@ -83,8 +83,12 @@ manifests-test:
 		PY=/usr/bin/python3; \
 	fi; $$PY tools/deploy/validate_manifests.py --self-test
 
-## Three replicas behind HAProxy (deploy/haproxy) on loopback, SIGKILL and SIGTERM under load, sessions recovered; writes bench/cluster.md.
-cluster-test: release
+## The release binary the image ships: Swift's standard library and Foundation linked statically (as the Containerfile builds it).
+release-static: deps
+	$(SWIFT) build -c release --product peephole --static-swift-stdlib
+
+## Three replicas of the image's binary behind HAProxy (deploy/haproxy) on loopback, SIGKILL and SIGTERM under load, sessions recovered; writes bench/cluster.md.
+cluster-test: release-static
 	@command -v haproxy >/dev/null 2>&1 || { if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
 		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq haproxy; }
 	python3 tools/cluster/cluster_test.py

@@ -197,7 +197,7 @@ def step(port, session, text):
 
 def main():
     if not BINARY.exists():
-        sys.exit(f"cluster-test: {BINARY} is missing; run `make release`")
+        sys.exit(f"cluster-test: {BINARY} is missing; run `make release-static`")
     if shutil.which("haproxy") is None:
         sys.exit("cluster-test: needs haproxy (apt-get install haproxy)")
     work = pathlib.Path(tempfile.mkdtemp(prefix="peephole-cluster-"))
@@ -308,7 +308,7 @@ def main():
         f"- load: {len(results):,} POST /predict through HAProxy in {elapsed:.1f} s ({len(results) / elapsed:,.0f} req/s), "
         f"{CONNECTIONS} connections",
         f"- answered 200: {len(ok):,}; failed: {len(failed)}" + (f" ({kinds})" if kinds else "")
-        + f"; HAProxy retried {retried} requests, {redispatched} on another replica",
+        + f"; HAProxy counted {retried} connection retries and {redispatched:,} redispatches (requests moved off the server first picked)",
         f"- latency: p50 {percentile(latencies, 50):.1f} ms, p99 {percentile(latencies, 99):.1f} ms, max {max(latencies):.1f} ms",
         f"- SIGKILL of {victim.name} at {events['kill'] - begin:.1f} s: HAProxy marked it DOWN after "
         f"{(events['down'] - events['kill']) * 1000:.0f} ms; restarted 2 s after the kill, back in rotation "
