@@ -7,7 +7,7 @@ SYSTEM_PACKAGES := libopenblas-dev libhdf5-dev libsqlite3-dev pkg-config
 BROWSER_PACKAGES := chromium chromium-driver
 STORE ?= models/peephole.sqlite
 
-.PHONY: deps browser build release test serve fixtures demo clean bench fuzz soak screenshots
+.PHONY: deps browser build release test serve fixtures demo clean bench fuzz soak screenshots image image-test manifests-test release-static cluster-test
 
 ## Installs the C libraries Peephole links (OpenBLAS, HDF5, SQLite) when pkg-config cannot find them.
 deps:
@@ -32,7 +32,7 @@ release: deps
 	$(SWIFT) build -c release --product peephole
 
 ## Builds everything (the live tests run the built `peephole` binary) and runs the test suites.
-test: deps browser
+test: deps browser manifests-test
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
 
@@ -67,3 +67,43 @@ soak: release
 
 clean:
 	rm -rf .build
+
+## Builds the container image from the Containerfile with podman or docker, whichever is present and works.
+IMAGE ?= peephole:latest
+image:
+	@if command -v podman >/dev/null 2>&1 && podman info >/dev/null 2>&1; then \
+		echo "podman build -f Containerfile -t $(IMAGE) ."; podman build --format docker -f Containerfile -t $(IMAGE) .; \
+	elif command -v docker >/dev/null 2>&1 && docker info >/dev/null 2>&1; then \
+		echo "docker build -f Containerfile -t $(IMAGE) ."; docker build -f Containerfile -t $(IMAGE) .; \
+	else \
+		echo "make image: no working container engine (podman or docker with a running daemon) on this machine." >&2; \
+		echo "Build on one that has it: podman build --format docker -f Containerfile -t $(IMAGE) ." >&2; \
+		echo "Without one, 'make image-test' runs the Containerfile's runtime stage in a debootstrapped Debian root." >&2; \
+		exit 1; \
+	fi
+
+## Runs the Containerfile's runtime stage without a container engine (root, debootstrap): packages, binary, serve, probes; prints the root's size.
+image-test: deps
+	@command -v debootstrap >/dev/null 2>&1 || { if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq debootstrap curl binutils; }
+	python3 tools/deploy/image_test.py
+
+## Checks deploy/ against the vendored Kubernetes and KServe schemas (installs python3-yaml and python3-jsonschema when missing).
+manifests-test:
+	@if python3 -c 'import yaml, jsonschema' 2>/dev/null; then PY=python3; \
+	elif /usr/bin/python3 -c 'import yaml, jsonschema' 2>/dev/null; then PY=/usr/bin/python3; \
+	else echo "Installing python3-yaml python3-jsonschema"; \
+		if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq python3-yaml python3-jsonschema; \
+		PY=/usr/bin/python3; \
+	fi; $$PY tools/deploy/validate_manifests.py --self-test
+
+## The release binary the image ships: Swift's standard library and Foundation linked statically (as the Containerfile builds it).
+release-static: deps
+	$(SWIFT) build -c release --product peephole --static-swift-stdlib
+
+## Three replicas of the image's binary behind HAProxy (deploy/haproxy) on loopback, SIGKILL and SIGTERM under load, sessions recovered; writes bench/cluster.md.
+cluster-test: release-static
+	@command -v haproxy >/dev/null 2>&1 || { if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq haproxy; }
+	python3 tools/cluster/cluster_test.py

@@ -30,9 +30,10 @@ struct ServeCommand: AsyncParsableCommand {
             var logger = Logger(label: "peephole")
             logger.logLevel = resolved.logLevel
             // The server only reads: a committed store stays unchanged while it is served.
-            let modelStore = try ModelStore(path: resolved.store, access: .readOnly)
+            let storePath = try resolved.storePath()
+            let modelStore = try ModelStore(path: storePath, access: .readOnly)
             logger.info("Starting", metadata: [
-                "store.path": "\(resolved.store)", "http.address": "\(resolved.host):\(resolved.port)",
+                "store.path": "\(storePath)", "http.address": "\(resolved.host):\(resolved.port)",
                 "batch.workers": "\(resolved.resolvedBatchWorkers)",
                 "batch.max_size": "\(resolved.batchMaxSize)", "concurrency.on_event_loops": "\(onEventLoops)", "batch.max_delay_us": "\(resolved.batchMaxDelayMicroseconds)",
             ])

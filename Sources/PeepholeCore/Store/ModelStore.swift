@@ -42,17 +42,31 @@ public final class ModelStore: Sendable {
             case .readOnly:
                 if let reason = Self.truncation(path) { throw PeepholeError.storeFailure(path: path, reason: reason) }
                 configuration.readonly = true
-                let queue = try DatabaseQueue(path: path, configuration: configuration)
-                if let reason = try queue.read(StoreSchema.incompatibility) { throw PeepholeError.storeFailure(path: path, reason: reason) }
-                // A store whose list of models cannot be read serves nothing: refuse it here, at start.
-                _ = try queue.read(Self.versionNumbers)
-                database = queue
+                do {
+                    database = try Self.openReadOnly(path, configuration: configuration)
+                } catch let error as DatabaseError where error.resultCode == .SQLITE_CANTOPEN || error.resultCode == .SQLITE_READONLY {
+                    // A WAL store on a read-only file system (KServe's /mnt/models): SQLite cannot
+                    // create its -wal and -shm files. Immutable, it reads the main file as it is,
+                    // without them and without locks, so it never sees a later import (none can come).
+                    let uri = "file:" + path.replacingOccurrences(of: "%", with: "%25")
+                        .replacingOccurrences(of: "?", with: "%3f").replacingOccurrences(of: "#", with: "%23") + "?immutable=1"
+                    database = try Self.openReadOnly(uri, configuration: configuration)
+                }
             }
         } catch let error as DatabaseError {
             throw PeepholeError.storeFailure(path: path, reason: error.message ?? "\(error)")
         } catch is RowDecodingError {
             throw PeepholeError.storeFailure(path: path, reason: "its list of models holds a value of the wrong type")
         }
+    }
+
+    /// Opens `path` (a file name or a SQLite URI) read-only and checks its schema and its list of models.
+    private static func openReadOnly(_ path: String, configuration: Configuration) throws -> DatabaseQueue {
+        let queue = try DatabaseQueue(path: path, configuration: configuration)
+        if let reason = try queue.read(StoreSchema.incompatibility) { throw PeepholeError.storeFailure(path: path, reason: reason) }
+        // A store whose list of models cannot be read serves nothing: refuse it here, at start.
+        _ = try queue.read(Self.versionNumbers)
+        return queue
     }
 
     /// Stores `file` as the next version of model `name`, with an optional vocabulary.

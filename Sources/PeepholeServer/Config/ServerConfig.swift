@@ -12,6 +12,9 @@ public struct ServerConfig: Sendable, Equatable {
     public var port = 8080
     /// The SQLite model store.
     public var store = "models/peephole.sqlite"
+    /// A directory holding the store (KServe's `/mnt/models`); when set, it replaces `store`
+    /// (see `storePath()`).
+    public var modelDir: String?
     /// The model that `/predict` and `/layers` act on; nil for the only model in the store.
     public var defaultModel: String?
     /// The least severe log level printed.
@@ -52,6 +55,9 @@ public struct ServerConfig: Sendable, Equatable {
     public var batchWorkers = 0
     /// Per-model overrides of `batchMaxSize` and `batchMaxDelayMicroseconds`, by model name.
     public var batchModels: [String: BatchOverride] = [:]
+    /// Seconds the server goes on serving after SIGTERM with readiness failing, before it stops
+    /// accepting connections and finishes the requests in flight.
+    public var drainSeconds = 0
 
     /// The defaults, as committed in `config/peephole.json`.
     public init() {}
@@ -69,6 +75,7 @@ public struct ServerConfig: Sendable, Equatable {
     /// One setting: its name in the file, and in the environment as `PEEPHOLE_` + uppercased.
     public enum Key: String, CaseIterable, Sendable {
         case host, port, store
+        case modelDir = "model_dir"
         case defaultModel = "default_model"
         case logLevel = "log_level"
         case maxBodyBytes = "max_body_bytes"
@@ -89,6 +96,7 @@ public struct ServerConfig: Sendable, Equatable {
         case batchMaxDelayMicroseconds = "batch_max_delay_us"
         case batchWorkers = "batch_workers"
         case batchModels = "batch_models"
+        case drainSeconds = "drain_seconds"
 
         /// The environment variable that overrides this key.
         public var environmentName: String { "PEEPHOLE_" + rawValue.uppercased() }
@@ -126,12 +134,14 @@ public struct ServerConfig: Sendable, Equatable {
                 throw ConfigError("\(path): unknown key \"\(name)\" (known: \(Key.allCases.map(\.rawValue).joined(separator: ", ")))")
             }
             let source = "\(path): \"\(name)\""
-            let isText = [.host, .store, .defaultModel, .logLevel, .adminToken].contains(key)
+            let isText = [.host, .store, .modelDir, .defaultModel, .logLevel, .adminToken].contains(key)
             switch fields[name]! {
             case .null where key == .defaultModel:
                 defaultModel = nil
             case .null where key == .adminToken:
                 adminToken = nil
+            case .null where key == .modelDir:
+                modelDir = nil
             case let .object(models) where key == .batchModels:
                 batchModels = try Self.batchModels(models, source: source)
             case let .string(text) where isText:
@@ -161,6 +171,7 @@ public struct ServerConfig: Sendable, Equatable {
         case .store:
             guard !text.isEmpty else { throw ConfigError("\(source): the store path must not be empty") }
             store = text
+        case .modelDir: modelDir = text.isEmpty ? nil : text
         case .defaultModel: defaultModel = text.isEmpty ? nil : text
         case .logLevel:
             guard let level = Logger.Level(rawValue: text.lowercased()) else {
@@ -184,6 +195,7 @@ public struct ServerConfig: Sendable, Equatable {
         case .batchMaxSize: batchMaxSize = try integer(1...Int(Int32.max))
         case .batchMaxDelayMicroseconds: batchMaxDelayMicroseconds = try integer(Self.batchDelayRange)
         case .batchWorkers: batchWorkers = try integer(0...256)
+        case .drainSeconds: drainSeconds = try integer(0...3600)
         case .batchModels:
             guard case let .object(models)? = try? JSONValue.parse(Array(text.utf8)) else {
                 throw ConfigError("\(source): expected \(Self.expectation(key)), got \"\(text)\"")
@@ -196,6 +208,8 @@ public struct ServerConfig: Sendable, Equatable {
         switch key {
         case .host, .store: "a non-empty string"
         case .defaultModel: "a model name or null"
+        case .modelDir: "a directory path or null"
+        case .drainSeconds: "an integer 0...3600 (seconds)"
         case .logLevel: "one of " + Logger.Level.allCases.map(\.rawValue).joined(separator: ", ")
         case .port: "an integer port 0...65535"
         case .maxDepth: "an integer 1...64"

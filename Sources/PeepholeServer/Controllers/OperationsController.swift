@@ -9,6 +9,8 @@ struct OperationsController {
     let registry: ModelRegistry
     /// What `/metrics` renders.
     let metrics: ServerMetrics
+    /// Set on SIGTERM: `/ready` fails from then on.
+    var drain = DrainState()
 
     /// Registers the routes.
     func addRoutes(to router: Router<some RequestContext>) {
@@ -23,8 +25,11 @@ struct OperationsController {
         StatusResponse(status: "ok")
     }
 
-    /// 200 once every model is loaded, 503 before.
+    /// 200 once every model is loaded, 503 before, and 503 again once shutdown begins.
     @Sendable func ready(_ request: Request, context: some RequestContext) async throws -> EditedResponse<StatusResponse> {
+        if drain.isDraining {
+            return EditedResponse(status: .serviceUnavailable, response: StatusResponse(status: "draining"))
+        }
         guard let catalog = try? registry.snapshot() else {
             return EditedResponse(status: .serviceUnavailable, response: StatusResponse(status: "loading"))
         }

@@ -4,12 +4,13 @@ import NIOPosix
 import Logging
 import PeepholeCore
 import PeepholeProtocols
+import ServiceLifecycle
 
 /// The server over `store`: the router, and a service that loads every model at start and
-/// reloads when the store changes. `/ready` answers 503 until loading is done.
-public func buildApplication(config: ServerConfig, store: ModelStore, logger: Logger) -> some ApplicationProtocol {
+/// reloads when the store changes. `/ready` answers 503 until loading is done, and once `drain` begins.
+public func buildApplication(config: ServerConfig, store: ModelStore, logger: Logger, drain: DrainState = DrainState()) -> some ApplicationProtocol {
     let registry = ModelRegistry(store: store, defaultModel: config.defaultModel, logger: logger)
-    let router = buildRouter(registry: registry, metrics: ServerMetrics(), config: config)
+    let router = buildRouter(registry: registry, metrics: ServerMetrics(), config: config, drain: drain)
     let connections = ConnectionCounter(limit: config.maxConnections)
     let headerTimeout = TimeAmount.seconds(Int64(config.headerTimeoutSeconds))
     let bodyTimeout = TimeAmount.seconds(Int64(config.bodyTimeoutSeconds))
@@ -28,11 +29,13 @@ public func buildApplication(config: ServerConfig, store: ModelStore, logger: Lo
 }
 
 /// The routes over `registry`, with metrics, JSON errors and JSON 404/405 for unknown routes.
-public func buildRouter(registry: ModelRegistry, metrics: ServerMetrics, config: ServerConfig) -> Router<PeepholeRequestContext> {
+public func buildRouter(registry: ModelRegistry, metrics: ServerMetrics, config: ServerConfig,
+                        drain: DrainState = DrainState()) -> Router<PeepholeRequestContext> {
     let router = Router(context: PeepholeRequestContext.self)
     router.add(middleware: MetricsMiddleware(metrics: metrics))
     router.add(middleware: ErrorMiddleware())
-    OperationsController(registry: registry, metrics: metrics).addRoutes(to: router)
+    OperationsController(registry: registry, metrics: metrics, drain: drain).addRoutes(to: router)
+    V2HealthController(registry: registry, drain: drain).addRoutes(to: router)
     ModelsController(registry: registry).addRoutes(to: router)
     let batcher = InferenceBatcher(workers: config.resolvedBatchWorkers, limits: config.batchLimits,
                                    modelLimits: config.modelBatchLimits, metrics: metrics)
@@ -50,10 +53,16 @@ public func buildRouter(registry: ModelRegistry, metrics: ServerMetrics, config:
     return router
 }
 
-/// Runs the server until SIGTERM or SIGINT, then stops accepting connections, finishes the
-/// requests in flight and returns.
+/// Runs the server until SIGTERM or SIGINT, then fails readiness at once, goes on serving for
+/// `drain_seconds`, stops accepting connections, finishes the requests in flight and returns.
 public func runServer(config: ServerConfig, store: ModelStore, logger: Logger) async throws {
-    try await buildApplication(config: config, store: store, logger: logger).runService()
+    let drain = DrainState()
+    let app = buildApplication(config: config, store: store, logger: logger, drain: drain)
+    // Shut down in reverse order: the drain first, then the server.
+    let group = ServiceGroup(configuration: .init(
+        services: [app, DrainService(state: drain, seconds: config.drainSeconds, logger: logger)],
+        gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+    try await group.run()
 }
 
 /// Makes NIO's event loops Swift Concurrency's global executor, so a request's handler runs on
