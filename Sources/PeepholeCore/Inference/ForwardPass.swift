@@ -33,10 +33,11 @@ public struct LayerQuery: Sendable {
     /// Whether only the output is asked for: then the pass may be shared with other requests.
     public var isPlain: Bool { !states && trace.isEmpty && initialState == nil }
 
-    /// Runs the layers up to this one on `input` (validated), recording what is asked.
-    public func run(on network: Network, _ input: Tensor) -> ForwardResult {
+    /// Runs the layers this one depends on over `inputs` (validated, the model's in its order),
+    /// recording what is asked.
+    public func run(on network: Network, _ inputs: [Tensor]) -> ForwardResult {
         network.run(
-            input, through: layer, capture: [layer], states: states ? [layer] : [],
+            inputs, through: layer, capture: [layer], states: states ? [layer] : [],
             initialStates: initialState.map { [layer: $0] } ?? [:], traces: trace.isEmpty ? [:] : [layer: trace])
     }
 }

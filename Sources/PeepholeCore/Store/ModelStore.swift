@@ -189,9 +189,11 @@ public final class ModelStore: Sendable {
     // MARK: helpers
 
     /// "database disk image is malformed" when the file is shorter than its SQLite header says
-    /// (a truncated copy): caught at open, whichever pages the cut spared. Nil otherwise, or when
-    /// the header's size is not valid (SQLite then goes by the file's size).
+    /// (a truncated copy): caught at open, whichever pages the cut spared. Nil otherwise, when the
+    /// header's size is not valid (SQLite then goes by the file's size), and when a write-ahead log
+    /// is beside it (pages of an unfinished checkpoint are still there, and SQLite replays them).
     static func truncation(_ path: String) -> String? {
+        if let wal = try? FileManager.default.attributesOfItem(atPath: path + "-wal")[.size] as? Int, wal > 0 { return nil }
         guard let handle = FileHandle(forReadingAtPath: path) else { return nil }
         defer { try? handle.close() }
         guard let header = try? handle.read(upToCount: 100), header.count == 100,

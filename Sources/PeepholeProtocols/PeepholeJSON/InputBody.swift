@@ -1,16 +1,22 @@
 import PeepholeCore
 
-/// What every inference body runs on: `{"inputs": X}` (nested arrays, batch first) or
-/// `{"text": [...]}` (strings of equal length, encoded with the model's vocabulary).
+/// What every inference body runs on: `{"inputs": X}` (nested arrays, batch first), `{"inputs":
+/// {"<input name>": X, …}}` (a model with several inputs), or `{"text": [...]}` (strings of equal
+/// length, encoded with the model's vocabulary).
 public enum InputBody: Sendable {
     /// Numbers, already read into a tensor.
     case inputs(Tensor)
+    /// Numbers by input name.
+    case named([String: Tensor])
     /// Text, as sent: checked and encoded against the model.
     case text(JSONValue)
 
     /// Reads `inputs` or `text` from a body's fields.
     init(_ fields: JSONFields) throws {
         switch (fields["inputs"], fields["text"]) {
+        case let (.object(named)?, nil):
+            guard !named.isEmpty else { throw PeepholeError.invalidInput(field: "inputs", message: "expected the model's inputs by name, got an empty object") }
+            self = .named(try named.reduce(into: [:]) { $0[$1.key] = try TensorReading.tensor($1.value, field: "inputs.\($1.key)") })
         case let (inputs?, nil): self = .inputs(try TensorReading.tensor(inputs, field: "inputs"))
         case let (nil, text?): self = .text(text)
         case (nil, nil): throw PeepholeError.invalidInput(field: "inputs", message: "missing: send {\"inputs\": [...]} or {\"text\": [...]}")
@@ -18,10 +24,41 @@ public enum InputBody: Sendable {
         }
     }
 
-    /// The model input: text encoded, then checked against `limits` and the network.
+    /// The model's inputs in its order, each checked against `limits`, together against the network.
+    public func tensors(for model: LoadedModel, limits: RequestLimits) throws -> [Tensor] {
+        let specs = model.network.inputs
+        guard case let .named(named) = self else {
+            guard specs.count == 1 else {
+                throw PeepholeError.invalidInput(field: "inputs", message: "this model takes \(specs.count) inputs; send {\"inputs\": {\(specs.map { "\"\($0.name)\": [...]" }.joined(separator: ", "))}}")
+            }
+            return [try single(for: model, limits: limits)]
+        }
+        if let unknown = named.keys.sorted().first(where: { key in !specs.contains { $0.name == key } }) {
+            throw PeepholeError.invalidInput(field: "inputs.\(unknown)", message: "unknown input (the model's: \(specs.map(\.name).joined(separator: ", ")))")
+        }
+        let tensors = try specs.map { spec in
+            guard let tensor = named[spec.name] else { throw PeepholeError.invalidInput(field: "inputs.\(spec.name)", message: "missing: the model takes it") }
+            try limits.check(tensor, field: "inputs.\(spec.name)")
+            return tensor
+        }
+        try model.network.validate(inputs: tensors, fields: specs.map { "inputs.\($0.name)" })
+        return tensors
+    }
+
+    /// The input of a one-input model, checked; routes that run only such models (sessions) take it.
     public func tensor(for model: LoadedModel, limits: RequestLimits) throws -> Tensor {
+        let inputs = try tensors(for: model, limits: limits)
+        guard inputs.count == 1 else {
+            throw PeepholeError.notApplicable(field: "inputs", message: "model '\(model.info.model)' takes \(inputs.count) inputs; this route runs models with one input")
+        }
+        return inputs[0]
+    }
+
+    /// The input of a one-input model sent as `inputs` or `text`: text encoded, then checked.
+    private func single(for model: LoadedModel, limits: RequestLimits) throws -> Tensor {
         let input: Tensor
         switch self {
+        case .named: preconditionFailure("named inputs are read by tensors(for:limits:)")
         case let .inputs(tensor):
             input = tensor
         case let .text(text):

@@ -98,16 +98,24 @@ public struct VersionResponse: Encodable, Sendable {
     var parameterCount: Int
     /// The layers in order.
     var layers: [LayerResponse]
+    /// Every input: name (the key of named `inputs`), shape (batch axis null) and dtype.
+    var inputs: [InputEntry]
+    /// Every output: name (the key of `outputs` for a model with several) and shape.
+    var outputs: [OutputEntry]
+
+    struct InputEntry: Encodable, Sendable { var dtype: String; var name: String; var shape: [Int?] }
+    struct OutputEntry: Encodable, Sendable { var name: String; var shape: [Int?] }
 
     enum CodingKeys: String, CodingKey {
         case model, version, importedAt = "imported_at", sourceFile = "source_file", sourceSHA256 = "source_sha256", format
-        case kerasVersion = "keras_version", inputShape = "input_shape", inputDType = "input_dtype", outputShape = "output_shape"
+        case kerasVersion = "keras_version", inputShape = "input_shape", inputDType = "input_dtype", outputShape = "output_shape", inputs, outputs
         case vocabulary, parameterCount = "parameter_count", layers
     }
 
-    /// Describes `info`.
-    public init(_ info: VersionInfo) {
-        model = info.model
+    /// Describes `model`.
+    public init(_ model: LoadedModel) {
+        let info = model.info
+        self.model = info.model
         version = info.version
         importedAt = info.importedAt
         sourceFile = info.sourceFile
@@ -119,7 +127,9 @@ public struct VersionResponse: Encodable, Sendable {
         outputShape = info.outputShape
         vocabulary = info.vocabulary
         parameterCount = info.parameterCount
-        layers = info.layers.map(LayerResponse.init)
+        layers = LayerResponse.all(model)
+        inputs = info.inputs.map { InputEntry(dtype: $0.dtype.rawValue, name: $0.name, shape: $0.shape) }
+        outputs = info.outputs.map { OutputEntry(name: $0.name, shape: $0.shape) }
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -128,10 +138,12 @@ public struct VersionResponse: Encodable, Sendable {
         try container.encode(importedAt, forKey: .importedAt)
         try container.encode(inputDType, forKey: .inputDType)
         try container.encode(inputShape, forKey: .inputShape)
+        try container.encode(inputs, forKey: .inputs)
         try container.encode(kerasVersion, forKey: .kerasVersion)
         try container.encode(layers, forKey: .layers)
         try container.encode(model, forKey: .model)
         try container.encode(outputShape, forKey: .outputShape)
+        try container.encode(outputs, forKey: .outputs)
         try container.encode(parameterCount, forKey: .parameterCount)
         try container.encode(sourceFile, forKey: .sourceFile)
         try container.encode(sourceSHA256, forKey: .sourceSHA256)
@@ -153,11 +165,12 @@ public struct LayersResponse: Encodable, Sendable {
 
     enum CodingKeys: String, CodingKey { case layers, model, parameterCount = "parameter_count", version }
 
-    /// The layers of `info`.
-    public init(_ info: VersionInfo) {
-        model = info.model
+    /// The layers of `model`.
+    public init(_ model: LoadedModel) {
+        let info = model.info
+        self.model = info.model
         version = info.version
-        layers = info.layers.map(LayerResponse.init)
+        layers = LayerResponse.all(model)
         parameterCount = info.parameterCount
     }
 }
@@ -166,6 +179,8 @@ public struct LayersResponse: Encodable, Sendable {
 struct LayerResponse: Encodable, Sendable {
     /// The Keras class.
     var className: String
+    /// The layers whose outputs this one reads, so that a client can draw the graph.
+    var inbound: [String]
     /// The Keras layer name, as `/layers/{layer}/output` takes it.
     var name: String
     /// The output shape, batch axis null.
@@ -173,9 +188,19 @@ struct LayerResponse: Encodable, Sendable {
     /// The number of weights.
     var parameterCount: Int
 
-    enum CodingKeys: String, CodingKey { case className = "class_name", name, outputShape = "output_shape", parameterCount = "parameter_count" }
+    enum CodingKeys: String, CodingKey { case className = "class_name", inbound, name, outputShape = "output_shape", parameterCount = "parameter_count" }
 
-    init(_ info: LayerInfo) {
+    /// Every layer of `model`, in order, with the layers it reads.
+    static func all(_ model: LoadedModel) -> [LayerResponse] {
+        let network = model.network
+        return model.info.layers.map { info in
+            let index = network.layerIndex(named: info.name)
+            return LayerResponse(info, inbound: index.map { network.inboundLayers(of: $0).map { network.layers[$0].name } } ?? [])
+        }
+    }
+
+    init(_ info: LayerInfo, inbound: [String]) {
+        self.inbound = inbound
         name = info.name
         className = info.className
         outputShape = info.outputShape

@@ -14,13 +14,21 @@ public struct PeepholeAPI: Sendable {
         self.runner = runner
     }
 
-    /// `POST …/predict`: the whole model's output, and the `top_k` tokens of each row if asked.
+    /// `POST …/predict`: the model's output (by output name for a model with several), and the
+    /// `top_k` tokens of each row if asked. A one-input, one-output model's pass may be shared with
+    /// other requests.
     public func predict(_ request: PredictRequest, model: LoadedModel) async throws -> PredictResponse {
-        let input = try request.input.tensor(for: model, limits: limits)
+        let inputs = try request.input.tensors(for: model, limits: limits)
         if let k = request.topK { try Self.checkTopK(model, k: k) }
-        let output = try await runner.output(model, .model, input: input, endpoint: "predict")
+        let network = model.network
+        guard inputs.count == 1, network.outputs.count == 1 else {
+            let outputs = try await runner.alone(model, endpoint: "predict", batch: inputs[0].shape[0]) { network.run(inputs).outputs }
+            return PredictResponse(model: model.info.model, version: model.info.version,
+                                   outputs: .named(zip(network.outputs, outputs).map { ($0.name, $1) }), topK: nil)
+        }
+        let output = try await runner.output(model, .model, input: inputs[0], endpoint: "predict")
         let topK = request.topK.map { k in model.topTokens(output, k: k).map { $0.map { TokenProbability(token: $0.token, p: $0.p) } } }
-        return PredictResponse(model: model.info.model, version: model.info.version, outputs: TensorJSON(output), topK: topK)
+        return PredictResponse(model: model.info.model, version: model.info.version, outputs: .single(output), topK: topK)
     }
 
     /// `POST …/layers/{layer}/output`: one layer's output, and its states and steps if asked. A
@@ -28,15 +36,15 @@ public struct PeepholeAPI: Sendable {
     /// states and steps are recorded for a pass's whole batch.
     public func layerOutput(_ request: LayerOutputRequest, layer name: String, model: LoadedModel) async throws -> LayerOutputResponse {
         let index = try model.layerIndex(name)
-        let input = try request.input.tensor(for: model, limits: limits)
-        let batch = input.shape[0]
+        let inputs = try request.input.tensors(for: model, limits: limits)
+        let batch = inputs[0].shape[0]
         let query = try request.options.query(layer: index, named: name, in: model, initialState: request.initialState, batch: batch)
         let report: LayerReport
-        if query.isPlain {
-            let output = try await runner.output(model, .layer(index), input: input, endpoint: "layer_output")
+        if query.isPlain, inputs.count == 1 {
+            let output = try await runner.output(model, .layer(index), input: inputs[0], endpoint: "layer_output")
             report = LayerReport(name: name, output: output, batch: batch)
         } else {
-            let result = try await runner.alone(model, endpoint: "layer_output", batch: batch) { query.run(on: model.network, input) }
+            let result = try await runner.alone(model, endpoint: "layer_output", batch: batch) { query.run(on: model.network, inputs) }
             report = LayerReport(name, query, result, batch: batch)
         }
         return LayerOutputResponse(model: model.info.model, version: model.info.version, layer: report)
@@ -53,6 +61,9 @@ public struct PeepholeAPI: Sendable {
     private static func checkTopK(_ model: LoadedModel, k: Int) throws {
         guard let vocabulary = model.info.vocabulary else {
             throw PeepholeError.notApplicable(field: "top_k", message: "model '\(model.info.model)' has no vocabulary")
+        }
+        guard model.network.outputs.count == 1 else {
+            throw PeepholeError.notApplicable(field: "top_k", message: "model '\(model.info.model)' has \(model.network.outputs.count) outputs; top_k needs one output over the vocabulary")
         }
         let shape = model.info.outputShape
         guard shape.count == 2, shape[1] == vocabulary.count else {

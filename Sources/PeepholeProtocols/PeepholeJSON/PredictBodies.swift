@@ -33,8 +33,8 @@ public struct PredictResponse: Encodable, Sendable {
     public var model: String
     /// The version that ran.
     public var version: Int
-    /// The model's output, batch first.
-    public var outputs: TensorJSON
+    /// The model's output, batch first; by output name for a model with several.
+    public var outputs: OutputsJSON
     /// Per row, the most likely tokens, best first.
     public var topK: [[TokenProbability]]?
 
@@ -47,4 +47,22 @@ public struct TokenProbability: Encodable, Sendable {
     public var token: String
     /// Its probability.
     public var p: Float
+}
+
+/// A model's outputs in a response: the one output's nested arrays, or, for a model with several,
+/// an object of them keyed by Keras' output names in the model's order.
+public enum OutputsJSON: Encodable, Sendable {
+    case single(Tensor)
+    case named([(name: String, tensor: Tensor)])
+
+    public func encode(to encoder: any Encoder) throws {
+        switch self {
+        case let .single(tensor):
+            var container = encoder.singleValueContainer()
+            try container.encode(TensorJSON(tensor))
+        case let .named(outputs):
+            var container = encoder.container(keyedBy: JSONKey.self)
+            for (name, tensor) in outputs { try container.encode(TensorJSON(tensor), forKey: JSONKey(name)) }
+        }
+    }
 }

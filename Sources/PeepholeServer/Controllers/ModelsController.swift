@@ -31,11 +31,11 @@ struct ModelsController {
 
     /// One version in full: the newest that loaded, or the one named.
     @Sendable func describe(_ request: Request, context: some RequestContext) async throws -> VersionResponse {
-        VersionResponse(try registry.model(in: context).info)
+        VersionResponse(try registry.model(in: context))
     }
 
     /// The layer table of the default model, a named model, or a named version.
     @Sendable func layers(_ request: Request, context: some RequestContext) async throws -> LayersResponse {
-        LayersResponse(try registry.model(in: context).info)
+        LayersResponse(try registry.model(in: context))
     }
 }
