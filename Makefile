@@ -7,7 +7,7 @@ SYSTEM_PACKAGES := libopenblas-dev libhdf5-dev libsqlite3-dev pkg-config
 BROWSER_PACKAGES := chromium chromium-driver
 STORE ?= models/peephole.sqlite
 
-.PHONY: deps browser build release test serve fixtures demo clean bench fuzz soak screenshots image image-test manifests-test release-static cluster-test
+.PHONY: deps browser build release test serve fixtures demo clean bench fuzz soak screenshots image image-test manifests-test release-static cluster-test interop
 
 ## Installs the C libraries Peephole links (OpenBLAS, HDF5, SQLite) when pkg-config cannot find them.
 deps:
@@ -60,6 +60,10 @@ bench: release
 ## Fuzzes every HTTP route with schemathesis against a server it starts (needs Python and PyPI).
 fuzz: release
 	bash tools/fuzz/run.sh
+
+## Drives a server with unmodified tritonclient (KServe V2) and TF Serving REST clients, checking every number against the Peephole API (needs Python and PyPI).
+interop: release
+	bash tools/interop/run.sh
 
 ## Soaks one server with mixed traffic at 256 connections for SOAK_SECONDS (default 300); writes bench/soak.md.
 soak: release

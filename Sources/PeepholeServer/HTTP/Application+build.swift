@@ -44,8 +44,12 @@ public func buildRouter(registry: ModelRegistry, metrics: ServerMetrics, config:
     let decoder = PeepholeBodyDecoder(maxBodyBytes: config.maxBodyBytes, limits: config.limits)
     InferenceController(registry: registry, api: api, decoder: decoder).addRoutes(to: router)
     GenerateController(registry: registry, api: api, decoder: decoder).addRoutes(to: router)
-    SessionController(registry: registry, sessions: SessionRegistry(limit: config.maxSessions, idleSeconds: config.sessionIdleSeconds),
-                      api: api, decoder: decoder).addRoutes(to: router)
+    let sessions = SessionRegistry(limit: config.maxSessions, idleSeconds: config.sessionIdleSeconds)
+    SessionController(registry: registry, sessions: sessions, api: api, decoder: decoder).addRoutes(to: router)
+    let coding = ProtocolBodyCoding(maxBodyBytes: config.maxBodyBytes)
+    KServeV2Controller(registry: registry, sessions: sessions, api: KServeV2API(limits: config.limits, runner: runner),
+                       coding: coding, limits: config.limits).addRoutes(to: router)
+    TFServingController(registry: registry, api: TFServingAPI(limits: config.limits, runner: runner), coding: coding).addRoutes(to: router)
     InspectorController(registry: registry, api: api, decoder: decoder, cache: InspectorCache(registry: registry)).addRoutes(to: router)
     AdminController(registry: registry, token: config.adminToken).addRoutes(to: router)
     // Added after the routes, so it wraps only the not-found responder.

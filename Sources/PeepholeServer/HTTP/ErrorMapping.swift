@@ -15,6 +15,8 @@ enum ServerError: Error, Equatable {
     case methodNotAllowed(method: String, path: String, allowed: [String])
     /// A `Content-Type` that is not JSON.
     case unsupportedMediaType(String)
+    /// A `Content-Encoding` other than gzip, deflate or identity (serving protocols).
+    case unsupportedContentEncoding(String)
     /// A body over `max_body_bytes`.
     case bodyTooLarge(limit: Int)
     /// A version path segment that is not a version number.
@@ -50,6 +52,7 @@ struct ErrorResponse {
         switch error {
         case let error as PeepholeError: self.init(error)
         case let error as ServerError: self.init(error)
+        case let error as ProtocolError: self.init(status: .notFound, code: "unknown_output", message: error.description)
         case HTTPParserError.invalidEOFState, ChannelError.ioOnClosedChannel, ChannelError.eof:
             // The client closed the connection before its request was whole: its behaviour, not
             // a server fault. Counted as nginx counts it; the answer reaches no one.
@@ -95,6 +98,9 @@ struct ErrorResponse {
         case let .unsupportedMediaType(type):
             self.init(status: .unsupportedMediaType, code: "unsupported_media_type",
                       message: "Content-Type '\(type)' is not JSON; send application/json")
+        case let .unsupportedContentEncoding(encoding):
+            self.init(status: .unsupportedMediaType, code: "unsupported_content_encoding",
+                      message: "Content-Encoding '\(encoding)' is not supported; send gzip, deflate or identity")
         case let .bodyTooLarge(limit):
             self.init(status: .contentTooLarge, code: "body_too_large", message: "the request body exceeds the limit of \(limit) bytes")
         case let .invalidVersion(model, segment):

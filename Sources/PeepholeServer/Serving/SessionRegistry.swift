@@ -15,6 +15,9 @@ final class SessionRegistry: Sendable {
         let id: String
         let model: LoadedModel
         private let state: NIOLockedValueBox<SessionState>
+        /// Whether a V2 sequence on this session has ended (`sequence_end`): it stays readable
+        /// until it expires, but takes no more steps without a new `sequence_start`.
+        let ended = NIOLockedValueBox(false)
         /// When the session was last used, under the registry's lock.
         fileprivate let lastUsed: NIOLockedValueBox<ContinuousClock.Instant>
 
@@ -49,10 +52,15 @@ final class SessionRegistry: Sendable {
 
     /// Opens a session on `model`; throws `tooManySessions` when full.
     func open(_ model: LoadedModel) throws -> Entry {
-        let id = UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "")
-        return try locked { entries in
+        try open(model, id: UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: ""))
+    }
+
+    /// Opens the session `id` on `model`, replacing an open session of that id (a V2 sequence
+    /// started again); throws `tooManySessions` when full.
+    func open(_ model: LoadedModel, id: String) throws -> Entry {
+        try locked { entries in
             removeExpired(&entries)
-            guard entries.count < limit else {
+            guard entries.count < limit || entries[id] != nil else {
                 let oldest = entries.values.map { $0.lastUsed.withLockedValue { $0 } }.min() ?? now()
                 let wait = max(1, Int((idleTimeout - (now() - oldest)).components.seconds))
                 throw ServerError.tooManySessions(limit: limit, retryAfter: wait)

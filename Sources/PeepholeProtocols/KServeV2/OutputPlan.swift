@@ -1,0 +1,98 @@
+import PeepholeCore
+
+/// What one forward pass must compute for a set of outputs: the layers whose outputs are
+/// captured, whose states are kept and whose steps are recorded, and how far to run. Nothing
+/// else is computed.
+struct OutputPlan: Sendable {
+    /// The layers whose outputs are asked for.
+    var capture: Set<Int> = []
+    /// The layers whose final states are asked for.
+    var states: Set<Int> = []
+    /// The layers whose steps are recorded, and how.
+    var traces: [Int: TraceOptions] = [:]
+    /// The last layer to run.
+    var through = 0
+    /// The one shareable pass that computes everything asked, when the outputs are a single
+    /// plain layer or model output.
+    var sharedPass: ForwardPass?
+
+    /// What a pass produced: a shared pass's one output, or a full result.
+    enum Computed {
+        case output(Tensor)
+        case result(ForwardResult)
+    }
+
+    /// The plan for `selections` of `model`. Per-step outputs of one layer share one recording,
+    /// so they must ask the same units and steps.
+    init(_ selections: [OutputSelection], model: LoadedModel) throws {
+        var owners: [Int: String] = [:]
+        for selection in selections {
+            through = max(through, selection.layer)
+            switch selection.field {
+            case .output: capture.insert(selection.layer)
+            case .state: states.insert(selection.layer)
+            case .sequence, .gate, .preactivation:
+                var options = traces[selection.layer] ?? TraceOptions()
+                if let owner = owners[selection.layer] {
+                    guard options.units == selection.units, options.steps == selection.steps else {
+                        throw PeepholeError.invalidInput(field: "outputs", message: "'\(owner)' and '\(selection.name)' record the same layer, so they must ask the same units, steps_from and steps_to (or go in separate requests)")
+                    }
+                } else {
+                    owners[selection.layer] = selection.name
+                    options.units = selection.units
+                    options.steps = selection.steps
+                }
+                switch selection.field {
+                case .sequence: options.sequence = true
+                case .gate: options.gates = true
+                default: options.preactivations = true
+                }
+                traces[selection.layer] = options
+            }
+        }
+        if selections.count == 1, selections[0].field == .output {
+            sharedPass = selections[0].layer == model.network.layers.count - 1 ? .model : .layer(selections[0].layer)
+        }
+    }
+
+    /// The shape and flat data of `selection` in `computed`.
+    func extract(_ selection: OutputSelection, from computed: Computed) -> (shape: [Int], data: [Float]) {
+        let result: ForwardResult
+        switch computed {
+        case let .output(tensor): return (tensor.shape, tensor.data)
+        case let .result(full): result = full
+        }
+        switch selection.field {
+        case .output:
+            let tensor = result.layerOutputs[selection.layer]!
+            return (tensor.shape, tensor.data)
+        case let .state(direction, cell):
+            let state = Self.direction(result.states[selection.layer]!, direction)
+            let tensor = cell ? state.c : state.h
+            return (tensor.shape, tensor.data)
+        case let .sequence(direction), let .gate(direction, _), let .preactivation(direction, _):
+            let trace = Self.direction(result.traces[selection.layer]!, direction)
+            let data: [Float] = switch selection.field {
+            case .sequence: trace.sequence!
+            case let .gate(_, key): trace.gates![key]!
+            case let .preactivation(_, key): trace.preactivations![key]!
+            default: []
+            }
+            return ([result.output.shape[0], trace.steps.count, trace.units.count], data)
+        }
+    }
+
+    private static func direction(_ state: LayerState, _ direction: Int?) -> LSTMState {
+        switch state {
+        case let .lstm(state): state
+        case let .bidirectional(forward, backward): direction == 1 ? backward : forward
+        }
+    }
+
+    private static func direction(_ trace: LayerTrace, _ direction: Int?) -> LSTMTrace {
+        switch trace {
+        case let .lstm(trace): trace
+        case let .bidirectional(forward, backward): direction == 1 ? backward : forward
+        }
+    }
+}

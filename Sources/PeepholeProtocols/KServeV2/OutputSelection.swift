@@ -1,0 +1,97 @@
+import PeepholeCore
+
+/// What a named output of a serving protocol selects in the model: a layer's output, a
+/// recurrent layer's final `h` or `c`, or one of its per-step fields. Names:
+/// `<layer>`, `<layer>/h`, `<layer>/c`, `<layer>/sequence`, `<layer>/gates/{i,f,g,o,c}`,
+/// `<layer>/preactivations/{i,f,g,o}`; a Bidirectional layer's states and fields are per
+/// direction: `<layer>/forward/h`, `<layer>/backward/gates/f`.
+struct OutputSelection: Sendable {
+    /// What of the layer.
+    enum Field: Sendable, Equatable {
+        case output
+        case state(direction: Int?, cell: Bool)
+        case sequence(direction: Int?)
+        case gate(direction: Int?, String)
+        case preactivation(direction: Int?, String)
+
+        var isPerStep: Bool {
+            switch self {
+            case .output, .state: false
+            default: true
+            }
+        }
+    }
+
+    /// The name as asked.
+    var name: String
+    /// The layer's index.
+    var layer: Int
+    /// What of it.
+    var field: Field
+    /// The units and steps a per-step field is cut to.
+    var units: [Int]?
+    var steps: (from: Int?, to: Int?) = (nil, nil)
+
+    /// The output `requested` of `model`; unknown names throw `unknownOutput` (404), parameters
+    /// that do not apply `invalidInput`.
+    init(_ requested: V2RequestedOutput, model: LoadedModel) throws {
+        self.name = requested.name
+        let network = model.network
+        if let index = network.layerIndex(named: requested.name) {
+            (layer, field) = (index, .output)
+        } else {
+            (layer, field) = try Self.parse(requested.name, model: model)
+        }
+        units = requested.units
+        steps = (requested.stepsFrom, requested.stepsTo)
+        let hasFilters = units != nil || steps.from != nil || steps.to != nil
+        if hasFilters && !field.isPerStep {
+            throw PeepholeError.invalidInput(field: "output '\(name)'.parameters", message: "units, steps_from and steps_to filter per-step outputs (sequence, gates, preactivations)")
+        }
+        if let units, let width = network.layers[layer].stateUnits?.min(), let bad = units.first(where: { $0 >= width }) {
+            throw PeepholeError.invalidInput(field: "output '\(name)'.parameters.units", message: "unit \(bad) is out of range: layer '\(network.layers[layer].name)' has \(width) units")
+        }
+    }
+
+    private static func parse(_ name: String, model: LoadedModel) throws -> (Int, Field) {
+        let network = model.network
+        // The longest layer name the output name starts with, then "/".
+        let candidates = network.layers.indices.filter { name.hasPrefix(network.layers[$0].name + "/") }
+        guard let index = candidates.max(by: { network.layers[$0].name.count < network.layers[$1].name.count }) else {
+            throw ProtocolError.unknownOutput(model: model.info.model, output: name, hint: "outputs are the model's layers (\(network.layers.map(\.name).joined(separator: ", "))) and their states and steps, like '<lstm layer>/h'")
+        }
+        let layer = network.layers[index]
+        var parts = name.dropFirst(layer.name.count + 1).split(separator: "/", omittingEmptySubsequences: false).map(String.init)
+        guard let units = layer.stateUnits else {
+            throw ProtocolError.unknownOutput(model: model.info.model, output: name, hint: "layer '\(layer.name)' is a \(layer.className): only LSTM and Bidirectional LSTM layers have states and steps")
+        }
+        var direction: Int?
+        let paths = units.count == 2 ? "'\(layer.name)/forward/h', '\(layer.name)/backward/gates/i'" : "'\(layer.name)/h', '\(layer.name)/c', '\(layer.name)/sequence', '\(layer.name)/gates/i' … '/c', '\(layer.name)/preactivations/i' … '/o'"
+        let unknown = ProtocolError.unknownOutput(model: model.info.model, output: name, hint: "layer '\(layer.name)' has outputs like \(paths)")
+        if units.count == 2 {
+            guard let first = parts.first, let side = ["forward", "backward"].firstIndex(of: first) else { throw unknown }
+            direction = side
+            parts.removeFirst()
+        }
+        switch parts.count {
+        case 1 where parts[0] == "h": return (index, .state(direction: direction, cell: false))
+        case 1 where parts[0] == "c": return (index, .state(direction: direction, cell: true))
+        case 1 where parts[0] == "sequence": return (index, .sequence(direction: direction))
+        case 2 where parts[0] == "gates" && ["i", "f", "g", "o", "c"].contains(parts[1]): return (index, .gate(direction: direction, parts[1]))
+        case 2 where parts[0] == "preactivations" && ["i", "f", "g", "o"].contains(parts[1]): return (index, .preactivation(direction: direction, parts[1]))
+        default: throw unknown
+        }
+    }
+}
+
+/// Errors of the serving protocols that the core has no case for.
+public enum ProtocolError: Error, Equatable, Sendable, CustomStringConvertible {
+    /// A requested output that the model does not have (404).
+    case unknownOutput(model: String, output: String, hint: String)
+
+    public var description: String {
+        switch self {
+        case let .unknownOutput(model, output, hint): "model '\(model)' has no output '\(output)': \(hint)"
+        }
+    }
+}
