@@ -18,7 +18,8 @@ struct InspectorController {
 
     /// The page's files and their media types.
     static let assets: [String: String] = [
-        "index.html": "text/html; charset=utf-8", "inspector.js": "text/javascript; charset=utf-8", "inspector.css": "text/css; charset=utf-8",
+        "index.html": "text/html; charset=utf-8", "inspector.js": "text/javascript; charset=utf-8",
+        "inspector-views.js": "text/javascript; charset=utf-8", "inspector.css": "text/css; charset=utf-8",
     ]
 
     /// Registers the routes.
