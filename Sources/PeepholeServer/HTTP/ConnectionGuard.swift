@@ -37,6 +37,10 @@ final class ConnectionCounter: Sendable {
 ///
 /// It never closes a connection while the channel is being set up: Hummingbird wraps it in an
 /// async channel right after, and closing before that would tear the wrapper down unfinished.
+///
+/// The deadlines are times, checked by one repeating tick per connection (a tenth of the shortest
+/// timeout, at least 100 ms): a request sets or clears a time instead of scheduling and
+/// cancelling a timer, which cost about 7% of `/predict` throughput at 64 connections.
 final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPRequestPart
     typealias InboundOut = HTTPRequestPart
@@ -47,7 +51,17 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
     private let headerTimeout: TimeAmount
     private let bodyTimeout: TimeAmount
     private let idleTimeout: TimeAmount
-    private var timer: Scheduled<Void>?
+    /// When the connection must next have made progress, and what happens if it has not.
+    private var deadline: (at: NIODeadline, missed: Missed)?
+    private var ticker: RepeatedTask?
+
+    /// What a missed deadline does.
+    private enum Missed {
+        /// Close the connection (head, idle, and after a body timeout).
+        case close
+        /// Fail the request whose body is late.
+        case body
+    }
     /// Set once a body missed its deadline: what else arrives is dropped.
     private var bodyTimedOut = false
     /// Whether the request now arriving on a refused connection is a health probe, served anyway.
@@ -88,17 +102,15 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
         }
         guard !bodyTimedOut else { return }
         switch unwrapInboundIn(data) {
-        case .head: armBodyDeadline(context)
-        case .end:
-            timer?.cancel()
-            timer = nil
+        case .head: deadline = (.now() + bodyTimeout, .body)
+        case .end: deadline = nil
         case .body: break
         }
         context.fireChannelRead(data)
     }
 
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
-        if case .end = unwrapOutboundIn(data) { arm(context, within: idleTimeout) }
+        if case .end = unwrapOutboundIn(data) { deadline = (.now() + idleTimeout, .close) }
         context.write(data, promise: promise)
     }
 
@@ -119,7 +131,28 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
         } else {
             refused = true
         }
-        arm(context, within: headerTimeout)
+        deadline = (.now() + headerTimeout, .close)
+        let tick = max(TimeAmount.milliseconds(100), TimeAmount.nanoseconds(min(headerTimeout, bodyTimeout, idleTimeout).nanoseconds / 10))
+        // The tick runs on the channel's event loop, where the handler and its context live.
+        let bound = NIOLoopBound((handler: self, context: context), eventLoop: context.eventLoop)
+        ticker = context.eventLoop.scheduleRepeatedTask(initialDelay: tick, delay: tick) { _ in
+            bound.value.handler.check(bound.value.context)
+        }
+    }
+
+    /// Acts on a deadline that has passed: closes the connection, or fails the late body's
+    /// request with `RequestBodyTimeout` (answered 408) and closes 2 s later.
+    private func check(_ context: ChannelHandlerContext) {
+        guard let (at, missed) = deadline, at <= .now() else { return }
+        switch missed {
+        case .close:
+            deadline = nil
+            context.channel.close(promise: nil)
+        case .body:
+            bodyTimedOut = true
+            deadline = (.now() + .seconds(2), .close)
+            context.fireErrorCaught(RequestBodyTimeout(seconds: Int(bodyTimeout.nanoseconds / 1_000_000_000)))
+        }
     }
 
     /// Answers a request on a connection past the limit with 503 and closes the connection.
@@ -136,30 +169,10 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
         context.writeAndFlush(wrapOutboundOut(.end(nil))).whenComplete { _ in channel.close(promise: nil) }
     }
 
-    /// Fails the request unless its body has arrived whole within `body_timeout_seconds`.
-    private func armBodyDeadline(_ context: ChannelHandlerContext) {
-        timer?.cancel()
-        let channel = context.channel
-        timer = context.eventLoop.scheduleTask(in: bodyTimeout) { [weak self, bodyTimeout] in
-            guard let self else { return }
-            self.bodyTimedOut = true
-            context.fireErrorCaught(RequestBodyTimeout(seconds: Int(bodyTimeout.nanoseconds / 1_000_000_000)))
-            self.timer = context.eventLoop.scheduleTask(in: .seconds(2)) { channel.close(promise: nil) }
-        }
-    }
-
-    /// Closes the connection unless a request head arrives within `timeout`.
-    private func arm(_ context: ChannelHandlerContext, within timeout: TimeAmount) {
-        timer?.cancel()
-        let channel = context.channel
-        timer = context.eventLoop.scheduleTask(in: timeout) {
-            channel.close(promise: nil)
-        }
-    }
-
     private func stop() {
-        timer?.cancel()
-        timer = nil
+        ticker?.cancel()
+        ticker = nil
+        deadline = nil
         if counted {
             counted = false
             counter.release()
