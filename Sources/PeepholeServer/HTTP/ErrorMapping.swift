@@ -148,18 +148,26 @@ struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
             return try await next(request, context)
         } catch {
             let mapped = ErrorResponse(error)
-            let metadata: Logger.Metadata = [
-                "http.method": "\(request.method)", "http.path": "\(request.uri.path)",
-                "http.status": "\(mapped.status.code)", "error": "\(error)",
-            ]
-            if mapped.status.code >= 500 {
-                context.logger.error("Request failed", metadata: metadata)
-            } else if mapped.code == "client_closed" {
-                context.logger.info("Client closed the request", metadata: metadata)
-            } else {
-                context.logger.debug("Request refused", metadata: metadata)
-            }
+            mapped.log(error, of: request, to: context.logger)
             return mapped.response
+        }
+    }
+}
+
+extension ErrorResponse {
+    /// Logs `error`, thrown answering `request`: server faults at `error`, clients that left at
+    /// `info`, refused requests at `debug`.
+    func log(_ error: any Error, of request: Request, to logger: Logger) {
+        let metadata: Logger.Metadata = [
+            "http.method": "\(request.method)", "http.path": "\(request.uri.path)",
+            "http.status": "\(status.code)", "error": "\(error)",
+        ]
+        if status.code >= 500 {
+            logger.error("Request failed", metadata: metadata)
+        } else if code == "client_closed" {
+            logger.info("Client closed the request", metadata: metadata)
+        } else {
+            logger.debug("Request refused", metadata: metadata)
         }
     }
 }

@@ -19,17 +19,22 @@ struct PeepholeBodyDecoder: Sendable {
     /// The body of `request` as a `T`.
     func decode<T: PeepholeRequestBody>(_ type: T.Type, from request: Request) async throws -> T {
         try Self.checkContentType(request)
-        if let length = request.headers[.contentLength].flatMap(Int.init), length > maxBodyBytes {
-            throw ServerError.bodyTooLarge(limit: maxBodyBytes)
+        let body = try await Self.collect(request, limit: maxBodyBytes)
+        return try PeepholeJSON.decode(type, from: body.readableBytesView, limits: limits)
+    }
+
+    /// The body of `request`, refused with 413 past `limit` bytes: by `Content-Length` before
+    /// reading, else while it streams in. Every protocol's bodies are collected here.
+    static func collect(_ request: Request, limit: Int) async throws -> ByteBuffer {
+        if let length = request.headers[.contentLength].flatMap(Int.init), length > limit {
+            throw ServerError.bodyTooLarge(limit: limit)
         }
         var request = request
-        let body: ByteBuffer
         do {
-            body = try await request.collectBody(upTo: maxBodyBytes)
+            return try await request.collectBody(upTo: limit)
         } catch is NIOTooManyBytesError {
-            throw ServerError.bodyTooLarge(limit: maxBodyBytes)
+            throw ServerError.bodyTooLarge(limit: limit)
         }
-        return try PeepholeJSON.decode(type, from: body.readableBytesView, limits: limits)
     }
 
     /// Accepts a missing `Content-Type`, the accepted types with parameters, and `+json` types.

@@ -16,16 +16,7 @@ struct ProtocolBodyCoding: Sendable {
 
     /// The request's body, inflated.
     func read(_ request: Request) async throws -> [UInt8] {
-        if let length = request.headers[.contentLength].flatMap(Int.init), length > maxBodyBytes {
-            throw ServerError.bodyTooLarge(limit: maxBodyBytes)
-        }
-        var request = request
-        var body: ByteBuffer
-        do {
-            body = try await request.collectBody(upTo: maxBodyBytes)
-        } catch is NIOTooManyBytesError {
-            throw ServerError.bodyTooLarge(limit: maxBodyBytes)
-        }
+        var body = try await PeepholeBodyDecoder.collect(request, limit: maxBodyBytes)
         let encoding = request.headers[.contentEncoding]?.trimmingCharacters(in: .whitespaces).lowercased() ?? "identity"
         let algorithm: CompressionAlgorithm
         switch encoding {

@@ -1,5 +1,4 @@
 import Hummingbird
-import Logging
 import PeepholeProtocols
 
 /// The error body of the serving protocols (KServe V2, TF Serving): `{"error": "<message>"}`,
@@ -13,15 +12,7 @@ struct ProtocolErrorMiddleware<Context: RequestContext>: RouterMiddleware {
             return try await next(request, context)
         } catch {
             let mapped = ErrorResponse(error)
-            let metadata: Logger.Metadata = [
-                "http.method": "\(request.method)", "http.path": "\(request.uri.path)",
-                "http.status": "\(mapped.status.code)", "error": "\(error)",
-            ]
-            if mapped.status.code >= 500 {
-                context.logger.error("Request failed", metadata: metadata)
-            } else {
-                context.logger.debug("Request refused", metadata: metadata)
-            }
+            mapped.log(error, of: request, to: context.logger)
             var writer = JSONWriter()
             writer.beginObject()
             writer.string(mapped.message, key: "error")
