@@ -30,6 +30,9 @@ struct ProtocolBodyCoding: Sendable {
         }
         do {
             let inflated = try body.decompress(with: algorithm, maxSize: maxBodyBytes)
+            // maxSize bounds what CompressNIO allocates, not what it writes: its buffers round
+            // up, so a body inflating to a little past the limit comes back whole.
+            guard inflated.readableBytes <= maxBodyBytes else { throw ServerError.bodyTooLarge(limit: maxBodyBytes) }
             return Array(inflated.readableBytesView)
         } catch let error as CompressNIOError where error == .bufferOverflow {
             throw ServerError.bodyTooLarge(limit: maxBodyBytes)
