@@ -13,12 +13,7 @@ import Testing
     @Test func randomAndMutatedBodiesNeverCrashAndFailOnlyAsRequestErrors() throws {
         let directory = Fixtures.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
-        let store = try ModelStore(path: directory.appendingPathComponent("store.sqlite").path)
-        try store.importModel(try KerasModelFile.read(path: Fixtures.own.appendingPathComponent("onehot.k3.keras").path),
-                              name: "onehot", vocabulary: "abcdefghij".map(String.init))
-        try store.importModel(try KerasModelFile.read(path: Fixtures.own.appendingPathComponent("embed_mask.k3.keras").path),
-                              name: "embed", vocabulary: ["_"] + "abcdefghijk".map(String.init))
-        let models = [try store.load(model: "onehot"), try store.load(model: "embed")]
+        let models = try Self.models(in: directory)
         let limits = RequestLimits()
         let direct = DirectAPI()
 
@@ -61,6 +56,17 @@ import Testing
         #expect(unexpected.isEmpty, "\(unexpected)")
         #expect(decoded > Self.inputs / 50, "some edited bodies stay valid, so checks past the parser are reached too")
     }
+
+    /// The two models bodies are decoded for, from a store in `directory`: `onehot` (one-hot
+    /// (6, 10), vocabulary a…j) and `embed` (7 token ids, vocabulary `_` a…k).
+    static func models(in directory: URL) throws -> [LoadedModel] {
+        let store = try ModelStore(path: directory.appendingPathComponent("store.sqlite").path)
+        try store.importModel(try KerasModelFile.read(path: Fixtures.own.appendingPathComponent("onehot.k3.keras").path),
+                              name: "onehot", vocabulary: "abcdefghij".map(String.init))
+        try store.importModel(try KerasModelFile.read(path: Fixtures.own.appendingPathComponent("embed_mask.k3.keras").path),
+                              name: "embed", vocabulary: ["_"] + "abcdefghijk".map(String.init))
+        return [try store.load(model: "onehot"), try store.load(model: "embed")]
+    }
 }
 
 /// Request bodies for the property test: random bytes, or valid bodies of every endpoint
@@ -92,8 +98,8 @@ enum BodyFuzzer {
     /// Bytes worth inserting: JSON's punctuation and literals' letters, and bytes UTF-8 forbids.
     static let jsonBytes = Array(#"[]{}",:-+.0123456789eEtrufalsn\ "#.utf8) + [0x00, 0x7F, 0x80, 0xC0, 0xED, 0xF4, 0xFF]
 
-    /// One body: a twentieth are random bytes, the rest are seeds with one to four edits.
-    static func next(_ random: inout SplitMix64) -> [UInt8] {
+    /// One body: a twentieth are random bytes, the rest are `seeds` with one to four edits.
+    static func next(_ random: inout SplitMix64, seeds: [String] = seeds) -> [UInt8] {
         if random.next() % 20 == 0 {
             return (0..<Int(random.next() % 64)).map { _ in UInt8(truncatingIfNeeded: random.next()) }
         }
@@ -102,7 +108,8 @@ enum BodyFuzzer {
         return body
     }
 
-    private static func mutate(_ body: inout [UInt8], _ random: inout SplitMix64) {
+    /// One random edit of `body`.
+    static func mutate(_ body: inout [UInt8], _ random: inout SplitMix64) {
         func index(_ count: Int) -> Int { count == 0 ? 0 : Int(random.next() % UInt64(count)) }
         switch random.next() % 8 {
         case 0 where !body.isEmpty:  // flip a bit

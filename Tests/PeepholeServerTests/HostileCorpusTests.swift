@@ -10,7 +10,8 @@ import Darwin
 #endif
 
 /// The committed corpus of hostile requests (`Tests/Fixtures/hostile/cases.json`): each gets
-/// its status and JSON error code, and the server goes on serving valid requests.
+/// its status and JSON error (the Peephole API's code, or the start of a KServe V2 or TF
+/// Serving `{"error": "<message>"}`), and the server goes on serving valid requests.
 @Suite struct HostileCorpusTests {
     @Test(arguments: HostileCase.all)
     func hostileRequestGetsItsStatusThenServingGoesOn(_ hostile: HostileCase) async throws {
@@ -28,9 +29,12 @@ import Darwin
                 (status, body) = try await offThePool { try hostile.send(port: port, path: path) }
             }
             #expect(status == hostile.status, "\(body.prefix(300))")
+            let json = (try? JSONSerialization.jsonObject(with: Data(body.utf8))) as? [String: Any]
             if let code = hostile.code {
-                let json = (try? JSONSerialization.jsonObject(with: Data(body.utf8))) as? [String: Any]
                 #expect((json?["error"] as? [String: Any])?["code"] as? String == code, "\(body.prefix(300))")
+            }
+            if let message = hostile.message {
+                #expect((json?["error"] as? String)?.hasPrefix(message) == true, "\(body.prefix(300))")
             }
             if let mentions = hostile.mentions { #expect(body.contains(mentions), "\(body.prefix(300))") }
             #expect(try await client.post("/predict", #"{"text": ["abcdef"]}"#).status == .ok, "a valid request after it")
@@ -39,10 +43,16 @@ import Darwin
 
     @Test func corpusCoversEveryTransportAndBothOutcomes() {
         let cases = HostileCase.all
-        #expect(cases.count >= 80)
+        #expect(cases.count >= 180)
         #expect(Set(cases.map(\.name)).count == cases.count, "names are unique")
         #expect(cases.contains { $0.transport == .tcp } && cases.contains { $0.transport == .router })
-        #expect(cases.allSatisfy { (400..<500).contains($0.status) || ($0.status == 200 && $0.code == nil) })
+        #expect(cases.allSatisfy { (400..<500).contains($0.status) || ($0.status == 200 && $0.code == nil && $0.message == nil) })
+        #expect(cases.allSatisfy { $0.code == nil || $0.message == nil }, "a Peephole error code or a protocol message, not both")
+        for prefix in ["/v2/", "/v1/"] {
+            #expect(cases.contains { $0.path.hasPrefix(prefix) && $0.message != nil }, "protocol errors on \(prefix)")
+            #expect(cases.contains { $0.path.hasPrefix(prefix) && $0.status == 200 }, "a valid request on \(prefix)")
+        }
+        #expect(cases.contains { $0.status == 413 && $0.headers?["Content-Encoding"] != nil }, "a decompression bomb")
     }
 }
 
@@ -51,13 +61,14 @@ struct HostileCase: Decodable, Sendable, CustomTestStringConvertible {
     /// In-process through the router, or raw HTTP/1.1 over TCP for what the transport decides.
     enum Transport: String, Decodable, Sendable { case router, tcp }
 
-    /// A piece of a body: UTF-8 text, raw bytes, or text repeated `count` times.
+    /// A piece of a body: UTF-8 text, raw bytes, or text repeated `count` times. Little-endian
+    /// float32 values and compressed parts are made into bytes as they are read.
     enum Part: Decodable, Sendable {
         case text(String)
         case bytes([UInt8])
         case repeated(String, count: Int, separator: String)
 
-        private enum Keys: String, CodingKey { case base64, `repeat`, count, separator }
+        private enum Keys: String, CodingKey { case base64, float32, gzip, deflate, `repeat`, count, separator }
 
         init(from decoder: any Decoder) throws {
             if let text = try? decoder.singleValueContainer().decode(String.self) {
@@ -71,6 +82,16 @@ struct HostileCase: Decodable, Sendable, CustomTestStringConvertible {
                 }
                 self = .bytes(Array(data))
                 return
+            }
+            if let values = try container.decodeIfPresent([Float].self, forKey: .float32) {
+                self = .bytes(PeepholeServerTests.bytes(values))
+                return
+            }
+            for key in [Keys.gzip, .deflate] {
+                if let parts = try container.decodeIfPresent([Part].self, forKey: key) {
+                    self = .bytes(try compress(parts.reduce(into: []) { $1.append(to: &$0) }, encoding: key.rawValue))
+                    return
+                }
             }
             self = .repeated(try container.decode(String.self, forKey: .repeat), count: try container.decode(Int.self, forKey: .count),
                              separator: try container.decodeIfPresent(String.self, forKey: .separator) ?? "")
@@ -97,6 +118,8 @@ struct HostileCase: Decodable, Sendable, CustomTestStringConvertible {
     var body: [Part]?
     var status: Int
     var code: String?
+    /// How the `{"error": "<message>"}` of a KServe V2 or TF Serving route must begin.
+    var message: String?
     /// A fragment the response body must contain.
     var mentions: String?
 
@@ -125,7 +148,7 @@ struct HostileCase: Decodable, Sendable, CustomTestStringConvertible {
         for (name, value) in headerFields { fields[try #require(HTTPFields.Element.Name(name))] = value }
         let response = try await client.execute(uri: path, method: try #require(HTTPRequest.Method(method)), headers: fields,
                                                  body: bodyBytes.map { ByteBuffer(bytes: $0) })
-        if code != nil { #expect(response.headers[.contentType]?.hasPrefix("application/json") == true) }
+        if code != nil || message != nil { #expect(response.headers[.contentType]?.hasPrefix("application/json") == true) }
         return (response.status.code, response.text)
     }
 
