@@ -73,14 +73,12 @@ struct GateCase: CustomTestStringConvertible, Sendable {
         for (name, entry) in layers.sorted(by: { $0.key < $1.key }) {
             let index = try #require(network.layerIndex(named: name), "layer \(name)")
             let directions = try #require(entry as? [String: Any])
-            switch result.traces[index] {
-            case let .lstm(trace)?:
-                compare(trace, directions, "\(name)", &worst)
-            case let .bidirectional(forward, backward)?:
-                compare(forward, try #require(directions["forward"] as? [String: Any]), "\(name).forward", &worst)
-                compare(backward, try #require(directions["backward"] as? [String: Any]), "\(name).backward", &worst)
-            case nil:
-                Issue.record("no trace for \(name)")
+            let traces = try #require(result.traces[index], "no trace for \(name)")
+            if traces.count == 1 {
+                compare(traces[0], directions, "\(name)", &worst)
+            } else {
+                compare(traces[0], try #require(directions["forward"] as? [String: Any]), "\(name).forward", &worst)
+                compare(traces[1], try #require(directions["backward"] as? [String: Any]), "\(name).backward", &worst)
             }
         }
         if ProcessInfo.processInfo.environment["PEEPHOLE_GATE_REPORT"] != nil {
@@ -91,7 +89,7 @@ struct GateCase: CustomTestStringConvertible, Sendable {
 
     /// Compares one direction's trace with its reference, recording per quantity the number of
     /// values out of tolerance and the worst one with its position.
-    private func compare(_ trace: LSTMTrace, _ reference: [String: Any], _ label: String, _ worst: inout [String: Float]) {
+    private func compare(_ trace: RecurrentTrace, _ reference: [String: Any], _ label: String, _ worst: inout [String: Float]) {
         let h = NumericArray(reference["h"]!)
         guard h.shape.count == 3 else {
             Issue.record("\(label): reference h has shape \(h.shape)")

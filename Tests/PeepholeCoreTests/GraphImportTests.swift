@@ -130,11 +130,11 @@ import Testing
                 Tensor(shape: [2, range.count] + input.shape.dropFirst(2),
                        data: (0..<2).flatMap { row in input.data[((row * steps + range.lowerBound) * width)..<((row * steps + range.upperBound) * width)] })
             }
-            let recurrent = network.statefulLayerIndices.first!
+            let recurrent = network.recurrentLayerIndices.first!
             let whole = network.run(input, through: recurrent, states: [recurrent])
             let first = network.run(cut(0..<half), through: recurrent, states: [recurrent])
-            let second = network.run(cut(half..<steps), through: recurrent, states: [recurrent], initialHiddenStates: [recurrent: first.hiddenStates[recurrent]!])
-            #expect(second.hiddenStates[recurrent] == whole.hiddenStates[recurrent], "\(file)")
+            let second = network.run(cut(half..<steps), through: recurrent, states: [recurrent], initialStates: [recurrent: first.states[recurrent]!])
+            #expect(second.states[recurrent] == whole.states[recurrent], "\(file)")
         }
     }
 }

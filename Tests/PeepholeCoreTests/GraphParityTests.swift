@@ -57,7 +57,7 @@ import Testing
                     worst.state = max(worst.state, maxDifference(tensor, NumericArray(value)) ?? .infinity)
                     // The states a layer returns (`return_state`) are its final states.
                     #expect(statesAgree(tensor, NumericArray(value)), "layer \(name) state \(slot)")
-                    let finals = result.states[index].map { Array($0.directions.joined()) } ?? result.hiddenStates[index]!.directions
+                    let finals = Array(result.states[index]!.directions.joined())
                     #expect(finals[slot - 1] == tensor, "layer \(name) state \(slot) is its final state")
                 }
             }

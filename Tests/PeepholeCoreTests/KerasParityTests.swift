@@ -65,18 +65,13 @@ struct ParityCase: CustomTestStringConvertible, Sendable {
 
         for (name, recorded) in expected["states"] as? [String: [String: Any]] ?? [:] {
             let index = try #require(network.layerIndex(named: name), "layer \(name)")
-            switch result.states[index] {
-            case let .lstm(state)?:
-                #expect(statesAgree(state.h, NumericArray(recorded["h"]!)), "\(name).h")
-                #expect(statesAgree(state.c, NumericArray(recorded["c"]!)), "\(name).c")
-            case let .bidirectional(forward, backward)?:
-                let forwardRecorded = recorded["forward"] as! [String: Any], backwardRecorded = recorded["backward"] as! [String: Any]
-                #expect(statesAgree(forward.h, NumericArray(forwardRecorded["h"]!)), "\(name).forward.h")
-                #expect(statesAgree(forward.c, NumericArray(forwardRecorded["c"]!)), "\(name).forward.c")
-                #expect(statesAgree(backward.h, NumericArray(backwardRecorded["h"]!)), "\(name).backward.h")
-                #expect(statesAgree(backward.c, NumericArray(backwardRecorded["c"]!)), "\(name).backward.c")
-            case nil:
-                Issue.record("no states for \(name)")
+            let state = try #require(result.states[index], "no states for \(name)")
+            let names = network.layers[index].stateNames
+            for (direction, directionName) in (network.layers[index].directionNames ?? [""]).enumerated() {
+                let directionRecorded = directionName.isEmpty ? recorded : recorded[directionName] as! [String: Any]
+                for (slot, stateName) in names.enumerated() {
+                    #expect(statesAgree(state.directions[direction][slot], NumericArray(directionRecorded[stateName]!)), "\(name).\(directionName).\(stateName)")
+                }
             }
         }
 

@@ -1,9 +1,9 @@
 /// The final hidden and cell state of one LSTM direction, each `[batch, units]`.
-public struct LSTMState: Sendable, Equatable {
+struct LSTMState: Sendable, Equatable {
     /// Hidden state `h`.
-    public var h: Tensor
+    var h: Tensor
     /// Cell state `c`.
-    public var c: Tensor
+    var c: Tensor
 }
 
 /// One direction of an LSTM layer with its weights, ready to run over a whole sequence.

@@ -3,23 +3,9 @@ extension Network {
     /// layer `last` depends on. See `run(_:through:capture:states:initialStates:traces:)` with inputs.
     public func run(
         _ input: Tensor, through last: Int? = nil, capture: Set<Int> = [], states: Set<Int> = [],
-        initialStates: [Int: LayerState] = [:], initialHiddenStates: [Int: HiddenState] = [:], traces: [Int: TraceOptions] = [:]
+        initialStates: [Int: LayerState] = [:], traces: [Int: TraceOptions] = [:]
     ) -> ForwardResult {
-        run([input], through: last, capture: capture, states: states, initialStates: initialStates,
-            initialHiddenStates: initialHiddenStates, traces: traces)
-    }
-
-    /// A starting state as `run` receives it: an LSTM layer's `LayerState`, a GRU or SimpleRNN layer's `HiddenState`.
-    enum InitialState: Sendable {
-        case lstm(LayerState)
-        case hidden(HiddenState)
-
-        var directions: [[Tensor]] {
-            switch self {
-            case let .lstm(state): state.directions
-            case let .hidden(state): state.directions.map { [$0] }
-            }
-        }
+        run([input], through: last, capture: capture, states: states, initialStates: initialStates, traces: traces)
     }
 
     /// Runs the model on `inputs` (one tensor per model input, in order, validated by
@@ -27,13 +13,12 @@ extension Network {
     /// output) and the layers in `capture`, `states` and `traces`, and the layers they depend on.
     ///
     /// Keeps the outputs of the layers in `capture` and the final states of the recurrent layers in
-    /// `states` (LSTM layers' in `states`, GRU and SimpleRNN layers' in `hiddenStates`). Recurrent
-    /// layers in `initialStates` (or `initialHiddenStates`) start from those states (validated by
-    /// the caller) instead of what the graph feeds them (Keras `initial_state`) or zeros; recurrent
-    /// layers in `traces` record their steps (in `traces`, or `recurrentTraces`).
+    /// `states`. Recurrent layers in `initialStates` start from those states (validated by the
+    /// caller) instead of what the graph feeds them (Keras `initial_state`) or zeros; recurrent
+    /// layers in `traces` record their steps.
     public func run(
         _ inputs: [Tensor], through last: Int? = nil, capture: Set<Int> = [], states: Set<Int> = [],
-        initialStates: [Int: LayerState] = [:], initialHiddenStates: [Int: HiddenState] = [:], traces: [Int: TraceOptions] = [:]
+        initialStates: [Int: LayerState] = [:], traces: [Int: TraceOptions] = [:]
     ) -> ForwardResult {
         precondition(inputs.count == self.inputs.count, "\(inputs.count) inputs for a model of \(self.inputs.count)")
         let targets = last.map { [TensorSource.layer($0, output: 0)] } ?? outputs.map(\.source)
@@ -53,11 +38,10 @@ extension Network {
                 var input = arguments[0]
                 if let source = call.mask { input.mask = pass.value(of: source, in: self).tensor.data.map { $0 != 0 } }
                 let graphState = call.initialState.map { pass.value(of: $0, in: self).tensor }
-                let initial = initialStates[index].map(InitialState.lstm) ?? initialHiddenStates[index].map(InitialState.hidden)
-                let recurrent = runRecurrent(index, input, initial: initial, graphState: graphState, trace: traces[index])
+                let recurrent = runRecurrent(index, input, initial: initialStates[index], graphState: graphState, trace: traces[index])
                 outputs = recurrent.outputs
-                if states.contains(index) { record(recurrent.finals, of: index, in: &result) }
-                if !recurrent.traces.isEmpty { record(recurrent.traces, of: index, in: &result) }
+                if states.contains(index) { result.states[index] = LayerState(directions: recurrent.finals) }
+                if !recurrent.traces.isEmpty { result.traces[index] = recurrent.traces }
             default:
                 outputs = [layers[index].operation.apply(arguments)]
             }
@@ -151,7 +135,7 @@ extension Network {
     /// every direction's in turn), else zeros. Its outputs: the output, then with `return_state`
     /// every direction's final states; the output keeps the input's mask with `return_sequences`.
     /// Also returns each direction's final states and, when asked for, its trace.
-    private func runRecurrent(_ index: Int, _ input: Value, initial: InitialState?, graphState: [Tensor], trace options: TraceOptions?)
+    private func runRecurrent(_ index: Int, _ input: Value, initial: LayerState?, graphState: [Tensor], trace options: TraceOptions?)
         -> (outputs: [Value], finals: [[Tensor]], traces: [RecurrentTrace]) {
         let layer = layers[index], directions = layer.directions!
         var starts: [[Tensor]?]? = initial?.directions
@@ -182,24 +166,5 @@ extension Network {
         let sequenceMask = directions[0].returnSequences ? input.mask : nil
         let stateOutputs = directions[0].returnState ? finals.joined().map { Value(tensor: $0, mask: nil) } : []
         return ([Value(tensor: output, mask: sequenceMask)] + stateOutputs, finals, recorders.map(\.result))
-    }
-
-    /// Files layer `index`'s final states under its kind: `LayerState` for an LSTM, else `HiddenState`.
-    private func record(_ finals: [[Tensor]], of index: Int, in result: inout ForwardResult) {
-        switch layers[index].kind {
-        case .lstm: result.states[index] = .lstm(LSTMState(h: finals[0][0], c: finals[0][1]))
-        case .bidirectional:
-            result.states[index] = .bidirectional(forward: LSTMState(h: finals[0][0], c: finals[0][1]), backward: LSTMState(h: finals[1][0], c: finals[1][1]))
-        default: result.hiddenStates[index] = HiddenState(directions: finals.map { $0[0] })
-        }
-    }
-
-    /// Files layer `index`'s traces under its kind.
-    private func record(_ traces: [RecurrentTrace], of index: Int, in result: inout ForwardResult) {
-        switch layers[index].kind {
-        case .lstm: result.traces[index] = .lstm(traces[0])
-        case .bidirectional: result.traces[index] = .bidirectional(forward: traces[0], backward: traces[1])
-        default: result.recurrentTraces[index] = traces
-        }
     }
 }

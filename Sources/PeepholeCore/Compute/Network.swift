@@ -1,37 +1,14 @@
-/// The final state of an LSTM-based layer after a run.
-public enum LayerState: Sendable, Equatable {
-    /// A plain LSTM.
-    case lstm(LSTMState)
-    /// A Bidirectional LSTM: one state per direction.
-    case bidirectional(forward: LSTMState, backward: LSTMState)
+/// The final state of a recurrent layer after a run: each direction's state tensors (forward
+/// first), in its kind's `stateNames` order: LSTM `[h, c]`, GRU and SimpleRNN `[h]`, each
+/// `[batch, units]`.
+public struct LayerState: Sendable, Equatable {
+    /// Each direction's states.
+    public var directions: [[Tensor]]
 
-    /// The states of each direction, `[h, c]`.
-    var directions: [[Tensor]] {
-        switch self {
-        case let .lstm(state): [[state.h, state.c]]
-        case let .bidirectional(forward, backward): [[forward.h, forward.c], [backward.h, backward.c]]
-        }
-    }
-}
-
-/// The final state of a GRU or SimpleRNN layer (or of a Bidirectional one) after a run: each
-/// direction's `h`, `[batch, units]` (forward first).
-public struct HiddenState: Sendable, Equatable {
-    /// One `h` per direction.
-    public var directions: [Tensor]
-
-    /// The state of a layer with these directions' `h`.
-    public init(directions: [Tensor]) {
+    /// The state made of these directions' states.
+    public init(directions: [[Tensor]]) {
         self.directions = directions
     }
-}
-
-/// The per-step record of an LSTM-based layer after a run.
-public enum LayerTrace: Sendable, Equatable {
-    /// A plain LSTM.
-    case lstm(LSTMTrace)
-    /// A Bidirectional LSTM: one record per direction.
-    case bidirectional(forward: LSTMTrace, backward: LSTMTrace)
 }
 
 /// What one forward pass produced.
@@ -42,16 +19,12 @@ public struct ForwardResult: Sendable {
     public var outputs: [Tensor] = []
     /// The first output of the layers asked for, by layer index.
     public var layerOutputs: [Int: Tensor]
-    /// The final states of the LSTM layers asked for, by layer index.
+    /// The final states of the recurrent layers asked for, by layer index.
     public var states: [Int: LayerState]
-    /// The per-step records of the LSTM layers asked for, by layer index.
-    public var traces: [Int: LayerTrace] = [:]
+    /// The per-step records of the recurrent layers asked for, one per direction (forward first), by layer index.
+    public var traces: [Int: [RecurrentTrace]] = [:]
     /// Every output of the layers asked for (a layer with `return_state` has several), by layer index.
     public var layerOutputTensors: [Int: [Tensor]] = [:]
-    /// The final states of the GRU and SimpleRNN layers asked for, by layer index.
-    public var hiddenStates: [Int: HiddenState] = [:]
-    /// The per-step records of the GRU and SimpleRNN layers asked for, one per direction, by layer index.
-    public var recurrentTraces: [Int: [RecurrentTrace]] = [:]
 }
 
 /// One layer of a loaded network.
@@ -149,19 +122,9 @@ public struct Network: Sendable {
         inputs.firstIndex { $0.name == name }
     }
 
-    /// The indices of the LSTM and Bidirectional LSTM layers: the layers whose state is `LSTMState`.
+    /// The indices of the recurrent layers (LSTM, GRU, SimpleRNN, Bidirectional): the layers with state.
     public var recurrentLayerIndices: [Int] {
-        layers.indices.filter { index in
-            switch layers[index].kind {
-            case .lstm, .bidirectional: true
-            default: false
-            }
-        }
-    }
-
-    /// The indices of every recurrent layer (LSTM, GRU, SimpleRNN, Bidirectional): the layers with state.
-    public var statefulLayerIndices: [Int] {
-        layers.indices.filter { layers[$0].kind.recurrentDirections != nil }
+        layers.indices.filter { layers[$0].directions != nil }
     }
 
     /// The layers whose outputs `index` reads, directly or through a mask operation.

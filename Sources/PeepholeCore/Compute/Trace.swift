@@ -1,4 +1,4 @@
-/// What to record of an LSTM layer's run, step by step (the introspection options of a request).
+/// What to record of a recurrent layer's run, step by step (the introspection options of a request).
 public struct TraceOptions: Sendable, Equatable {
     /// Record the hidden state after every step.
     public var sequence = false
@@ -35,7 +35,7 @@ public struct TraceOptions: Sendable, Equatable {
 
 /// The per-step record of one direction of a recurrent layer: each array is
 /// `[batch, steps.count, units.count]`. The gate names depend on the layer kind (`gateNames`).
-public struct LSTMTrace: Sendable, Equatable {
+public struct RecurrentTrace: Sendable, Equatable {
     /// The recorded steps, in processed order.
     public var steps: Range<Int>
     /// The recorded units.
@@ -60,9 +60,6 @@ public struct LSTMTrace: Sendable, Equatable {
     public var preactivationNames: [String] = ["i", "f", "g", "o"]
 }
 
-/// The per-step record of a GRU or SimpleRNN direction (the same fields as an LSTM's).
-public typealias RecurrentTrace = LSTMTrace
-
 /// Fills a trace during a run; a recurrent layer calls `record` after each step of each row.
 final class TraceRecorder {
     /// The gates a recurrent kind keeps in its row buffer, in order, and what a masked step records.
@@ -83,7 +80,7 @@ final class TraceRecorder {
     private let layout: Layout
     private let units: [Int]
     private let steps: Range<Int>
-    private var trace: LSTMTrace
+    private var trace: RecurrentTrace
     /// The last kept value per row, recorded unit and repeated gate (`heldAtMask` nil).
     private var lastKept: [Float]
 
@@ -94,7 +91,7 @@ final class TraceRecorder {
         self.steps = options.stepRange(count: stepCount)
         let empty = [Float](repeating: 0, count: batch * steps.count * units.count)
         let gateNames = layout.gates + (layout.cell.map { [$0] } ?? [])
-        trace = LSTMTrace(
+        trace = RecurrentTrace(
             steps: steps, units: units, processedBackwards: goBackwards,
             sequence: options.sequence ? empty : nil,
             gates: options.gates ? Dictionary(uniqueKeysWithValues: gateNames.map { ($0, empty) }) : nil,
@@ -131,5 +128,5 @@ final class TraceRecorder {
     }
 
     /// The finished record.
-    var result: LSTMTrace { trace }
+    var result: RecurrentTrace { trace }
 }

@@ -1,7 +1,7 @@
 import Foundation
 
-/// Text generation for character models: the prompt is run once, then one step per generated
-/// character with every LSTM layer's state carried over, sampling from the softmax output.
+/// Text generation for character models: sampling one character at a time from the model's
+/// softmax output over its vocabulary.
 public enum Generation {
     /// What to generate.
     public struct Options: Sendable {
@@ -24,29 +24,46 @@ public enum Generation {
     }
 
     /// Generates `request.length` characters after the prompt.
+    ///
+    /// A model whose layers each compute a step from that step and the recurrent states alone
+    /// runs the prompt once, then one step per character from the carried states of every
+    /// recurrent layer. Any other (a convolution or pooling over steps, a backwards or
+    /// Bidirectional recurrent layer, a fixed length) reruns the text so far at every character,
+    /// its last `requiredSteps` characters for a fixed-length model, as Keras' text generation
+    /// examples do.
     public static func generate(_ model: LoadedModel, _ request: Options) throws -> String {
         let network = model.network
         guard let vocabulary = model.info.vocabulary else {
             throw PeepholeError.notApplicable(field: "prompt", message: "model '\(model.info.model)' has no vocabulary to generate text with")
         }
-        guard model.info.outputShape.count == 2, model.info.outputShape[1] == vocabulary.count,
-              case .dense(_, .softmax, _, _)? = network.layers.last?.kind else {
+        guard network.inputs.count == 1 else {
+            throw PeepholeError.notApplicable(field: "prompt", message: "model '\(model.info.model)' takes \(network.inputs.count) inputs; generation feeds its text to a model with one input")
+        }
+        guard network.producesProbabilities(network.outputs[0], over: vocabulary.count) else {
             throw PeepholeError.notApplicable(field: "prompt", message: "generation needs a softmax output over the \(vocabulary.count)-token vocabulary, the model outputs \(Network.describe(model.info.outputShape))")
         }
-        guard network.requiredSteps == nil else {
-            throw PeepholeError.notApplicable(field: "prompt", message: "the model flattens a fixed-length sequence and cannot run one step at a time")
-        }
+        let stepwise = network.stepsIndependently
         let recurrent = Set(network.recurrentLayerIndices)
-        var input = try model.encode(texts: [request.prompt])
-        var result = network.run(input, states: recurrent)
+        var context = request.prompt.unicodeScalars.map(String.init)
+        /// The text so far as the model reads it when rerun: its last `requiredSteps` characters for a fixed length.
+        func window() throws -> Tensor {
+            let input = try model.encode(texts: [context.suffix(network.requiredSteps ?? context.count).joined()])
+            try network.validate(input, field: "prompt")
+            return input
+        }
+        var result = network.run(try window(), states: stepwise ? recurrent : [])
         var random = SplitMix64(seed: request.seed)
         var text = String.UnicodeScalarView()
         for position in 0..<request.length {
-            let next = sample(result.output.data, temperature: request.temperature, topK: request.topK, random: &random)
+            let next = sample(result.outputs[0].data, temperature: request.temperature, topK: request.topK, random: &random)
             text.append(contentsOf: vocabulary[next].unicodeScalars)
             guard position + 1 < request.length else { break }
-            input = try model.encode(texts: [vocabulary[next]])
-            result = network.run(input, states: recurrent, initialStates: result.states)
+            if stepwise {
+                result = network.run(try model.encode(texts: [vocabulary[next]]), states: recurrent, initialStates: result.states)
+            } else {
+                context.append(vocabulary[next])
+                result = network.run(try window())
+            }
         }
         return String(text)
     }
@@ -66,6 +83,38 @@ public enum Generation {
             if threshold < 0 { return candidates[index] }
         }
         return candidates[candidates.count - 1]
+    }
+}
+
+extension Network {
+    /// Whether every layer computes a step from that step and its recurrent states alone, so that
+    /// running a sequence in chunks with the states carried equals running it whole: no
+    /// convolution, pooling or reshaping across steps, no backwards or Bidirectional recurrent
+    /// layer, no fixed length.
+    var stepsIndependently: Bool {
+        requiredSteps == nil && layers.allSatisfy { layer in
+            switch layer.kind {
+            case .embedding, .dense, .dropout, .masking, .activation, .layerNormalization, .batchNormalization, .merge:
+                true
+            case .lstm, .gru, .simpleRNN, .bidirectional, .bidirectionalRNN:
+                layer.directions!.count == 1 && !layer.directions![0].goBackwards
+            case let .conv1D(options):
+                options.kernelSize == 1 && options.strides == 1
+            case let .concatenate(axis, _):
+                axis == -1 || axis == layer.outputShape.count
+            case .flatten, .pooling1D, .globalPooling1D, .dot, .repeatVector, .reshape, .permute:
+                false
+            }
+        }
+    }
+
+    /// Whether `output` is a softmax over `width` values: of a Dense layer or an Activation layer.
+    func producesProbabilities(_ output: GraphOutput, over width: Int) -> Bool {
+        guard case let .layer(index, _) = output.source, layers[index].outputShape == [width] else { return false }
+        switch layers[index].kind {
+        case .dense(_, .softmax, _, _), .activation(.softmax): return true
+        default: return false
+        }
     }
 }
 

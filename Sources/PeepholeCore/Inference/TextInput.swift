@@ -1,7 +1,18 @@
 /// Text as model input, through the model's stored vocabulary.
 extension LoadedModel {
-    /// Encodes `texts` (of equal length) as one-hot rows, or as token ids for a model that starts
-    /// with an Embedding. Errors name `text[row]`.
+    /// The input text is encoded into: the first that takes token ids (it feeds an Embedding),
+    /// else the first whose one-hot rows are as wide as the vocabulary, else a model's only
+    /// input; nil for a model without a vocabulary.
+    public var textInputIndex: Int? {
+        guard let vocabulary = info.vocabulary else { return nil }
+        let inputs = network.inputs
+        return inputs.firstIndex { $0.dtype == .int32 }
+            ?? inputs.firstIndex { $0.shape.count == 2 && $0.shape[1] == vocabulary.count }
+            ?? (inputs.count == 1 ? 0 : nil)
+    }
+
+    /// Encodes `texts` (of equal length) for the text input (`textInputIndex`): one-hot rows, or
+    /// token ids for an input that feeds an Embedding. Errors name `text[row]`.
     public func encode(texts: [String]) throws -> Tensor {
         guard let vocabulary = info.vocabulary else {
             throw PeepholeError.notApplicable(field: "text", message: "model '\(info.model)' version \(info.version) has no vocabulary; send inputs instead")
@@ -20,7 +31,10 @@ extension LoadedModel {
         if let bad = rows.firstIndex(where: { $0.count != steps }) {
             throw PeepholeError.invalidInput(field: "text[\(bad)]", message: "has \(rows[bad].count) characters, text[0] has \(steps): texts in one request must have equal length")
         }
-        if network.inputDType == .int32 {
+        guard let textInput = textInputIndex else {
+            throw PeepholeError.notApplicable(field: "text", message: "none of the inputs of model '\(info.model)' takes token ids or one-hot rows of its \(vocabulary.count)-token vocabulary; send inputs instead")
+        }
+        if network.inputs[textInput].dtype == .int32 {
             return Tensor(shape: [rows.count, steps], data: rows.flatMap { $0.map(Float.init) })
         }
         let width = vocabulary.count
@@ -49,19 +63,36 @@ extension LoadedModel {
 }
 
 extension NetworkLayer {
-    /// The unit count of each direction of a layer with state (an LSTM, or a Bidirectional
-    /// LSTM); nil for other layers.
+    /// The unit count of each direction of a recurrent layer (forward first); nil for other layers.
     public var stateUnits: [Int]? {
-        switch kind {
-        case let .lstm(options): [options.units]
-        case let .bidirectional(forward, backward, _): [forward.units, backward.units]
-        default: nil
+        directions?.map(\.units)
+    }
+
+    /// The names of each direction's states of a recurrent layer: LSTM `["h", "c"]`, GRU and
+    /// SimpleRNN `["h"]`.
+    public var stateNames: [String] {
+        directions?[0].stateNames ?? []
+    }
+
+    /// The names of a recurrent layer's directions in responses: nil for one direction, else
+    /// `forward` and `backward`.
+    public var directionNames: [String]? {
+        (directions?.count ?? 0) > 1 ? ["forward", "backward"] : nil
+    }
+
+    /// What the layer is to a client who asks for its state: "an LSTM", "a Bidirectional GRU".
+    public var recurrentDescription: String {
+        guard let directions else { return "not recurrent" }
+        let kind = switch directions[0] {
+        case .lstm: "LSTM"
+        case .gru: "GRU"
+        case .simpleRNN: "SimpleRNN"
         }
+        return directions.count > 1 ? "a Bidirectional \(kind)" : kind == "LSTM" ? "an LSTM" : "a \(kind)"
     }
 
     /// The zero state of this layer (which has state) for `batch` rows.
     public func zeroState(batch: Int) -> LayerState {
-        let zeros = stateUnits!.map { LSTMState(h: Tensor(zeros: [batch, $0]), c: Tensor(zeros: [batch, $0])) }
-        return zeros.count == 1 ? .lstm(zeros[0]) : .bidirectional(forward: zeros[0], backward: zeros[1])
+        LayerState(directions: stateUnits!.map { units in stateNames.map { _ in Tensor(zeros: [batch, units]) } })
     }
 }

@@ -91,6 +91,25 @@ public enum RecurrentKind: Sendable, Equatable {
         }
     }
 
+    /// Whether the sequence is processed last step first.
+    public var goBackwards: Bool {
+        switch self {
+        case let .lstm(options): options.goBackwards
+        case let .gru(options): options.goBackwards
+        case let .simpleRNN(options): options.goBackwards
+        }
+    }
+
+    /// The per-step values a trace's `gates` records, in order: LSTM `i f g o` and the cell state
+    /// `c`; GRU `z r hh`; SimpleRNN none.
+    public var gateNames: [String] {
+        switch self {
+        case .lstm: ["i", "f", "g", "o", "c"]
+        case .gru: ["z", "r", "hh"]
+        case .simpleRNN: []
+        }
+    }
+
     /// Whether the final states are outputs too.
     public var returnState: Bool {
         switch self {

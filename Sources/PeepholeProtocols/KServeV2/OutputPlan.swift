@@ -51,7 +51,8 @@ struct OutputPlan: Sendable {
             }
         }
         if selections.count == 1, selections[0].field == .output {
-            sharedPass = selections[0].layer == model.network.layers.count - 1 ? .model : .layer(selections[0].layer)
+            let outputs = model.network.outputs.map(\.source)
+            sharedPass = outputs == [.layer(selections[0].layer, output: 0)] ? .model : .layer(selections[0].layer)
         }
     }
 
@@ -66,12 +67,11 @@ struct OutputPlan: Sendable {
         case .output:
             let tensor = result.layerOutputs[selection.layer]!
             return (tensor.shape, tensor.data)
-        case let .state(direction, cell):
-            let state = Self.direction(result.states[selection.layer]!, direction)
-            let tensor = cell ? state.c : state.h
+        case let .state(direction, index):
+            let tensor = result.states[selection.layer]!.directions[direction ?? 0][index]
             return (tensor.shape, tensor.data)
         case let .sequence(direction), let .gate(direction, _), let .preactivation(direction, _):
-            let trace = Self.direction(result.traces[selection.layer]!, direction)
+            let trace = result.traces[selection.layer]![direction ?? 0]
             let data: [Float] = switch selection.field {
             case .sequence: trace.sequence!
             case let .gate(_, key): trace.gates![key]!
@@ -79,20 +79,6 @@ struct OutputPlan: Sendable {
             default: []
             }
             return ([result.output.shape[0], trace.steps.count, trace.units.count], data)
-        }
-    }
-
-    private static func direction(_ state: LayerState, _ direction: Int?) -> LSTMState {
-        switch state {
-        case let .lstm(state): state
-        case let .bidirectional(forward, backward): direction == 1 ? backward : forward
-        }
-    }
-
-    private static func direction(_ trace: LayerTrace, _ direction: Int?) -> LSTMTrace {
-        switch trace {
-        case let .lstm(trace): trace
-        case let .bidirectional(forward, backward): direction == 1 ? backward : forward
         }
     }
 }

@@ -1,15 +1,16 @@
 import PeepholeCore
 
 /// What a named output of a serving protocol selects in the model: a layer's output, a
-/// recurrent layer's final `h` or `c`, or one of its per-step fields. Names:
-/// `<layer>`, `<layer>/h`, `<layer>/c`, `<layer>/sequence`, `<layer>/gates/{i,f,g,o,c}`,
-/// `<layer>/preactivations/{i,f,g,o}`; a Bidirectional layer's states and fields are per
-/// direction: `<layer>/forward/h`, `<layer>/backward/gates/f`.
+/// recurrent layer's final states, or one of its per-step fields. Names: `<layer>`,
+/// `<layer>/h` (and an LSTM's `<layer>/c`), `<layer>/sequence`, `<layer>/gates/<gate>` and
+/// `<layer>/preactivations/<gate>` (LSTM `i f g o` and gate `c`, GRU `z r hh`); a Bidirectional
+/// layer's states and fields are per direction: `<layer>/forward/h`, `<layer>/backward/gates/f`.
 struct OutputSelection: Sendable {
     /// What of the layer.
     enum Field: Sendable, Equatable {
         case output
-        case state(direction: Int?, cell: Bool)
+        /// The state at this index of the layer's `stateNames`.
+        case state(direction: Int?, index: Int)
         case sequence(direction: Int?)
         case gate(direction: Int?, String)
         case preactivation(direction: Int?, String)
@@ -62,23 +63,26 @@ struct OutputSelection: Sendable {
         }
         let layer = network.layers[index]
         var parts = name.dropFirst(layer.name.count + 1).split(separator: "/", omittingEmptySubsequences: false).map(String.init)
-        guard let units = layer.stateUnits else {
-            throw ProtocolError.unknownOutput(model: model.info.model, output: name, hint: "layer '\(layer.name)' is a \(layer.className): only LSTM and Bidirectional LSTM layers have states and steps")
+        guard let directionNames = layer.directionNames ?? (layer.stateUnits != nil ? [] : nil) else {
+            throw ProtocolError.unknownOutput(model: model.info.model, output: name, hint: "layer '\(layer.name)' is a \(layer.className): only recurrent layers (LSTM, GRU, SimpleRNN, Bidirectional) have states and steps")
         }
+        let states = layer.stateNames, gates = layer.kind.recurrentDirections![0].gateNames
+        let preactivations = gates.filter { $0 != "c" }
+        let prefix = layer.name + (directionNames.first.map { "/\($0)" } ?? "")
+        let examples = states.map { "'\(prefix)/\($0)'" } + ["'\(prefix)/sequence'"]
+            + (gates.isEmpty ? [] : ["'\(prefix)/gates/\(gates.joined(separator: "|"))'", "'\(prefix)/preactivations/\(preactivations.joined(separator: "|"))'"])
+        let unknown = ProtocolError.unknownOutput(model: model.info.model, output: name, hint: "layer '\(layer.name)' has outputs like \(examples.joined(separator: ", "))")
         var direction: Int?
-        let paths = units.count == 2 ? "'\(layer.name)/forward/h', '\(layer.name)/backward/gates/i'" : "'\(layer.name)/h', '\(layer.name)/c', '\(layer.name)/sequence', '\(layer.name)/gates/i' … '/c', '\(layer.name)/preactivations/i' … '/o'"
-        let unknown = ProtocolError.unknownOutput(model: model.info.model, output: name, hint: "layer '\(layer.name)' has outputs like \(paths)")
-        if units.count == 2 {
-            guard let first = parts.first, let side = ["forward", "backward"].firstIndex(of: first) else { throw unknown }
+        if !directionNames.isEmpty {
+            guard let first = parts.first, let side = directionNames.firstIndex(of: first) else { throw unknown }
             direction = side
             parts.removeFirst()
         }
         switch parts.count {
-        case 1 where parts[0] == "h": return (index, .state(direction: direction, cell: false))
-        case 1 where parts[0] == "c": return (index, .state(direction: direction, cell: true))
+        case 1 where states.contains(parts[0]): return (index, .state(direction: direction, index: states.firstIndex(of: parts[0])!))
         case 1 where parts[0] == "sequence": return (index, .sequence(direction: direction))
-        case 2 where parts[0] == "gates" && ["i", "f", "g", "o", "c"].contains(parts[1]): return (index, .gate(direction: direction, parts[1]))
-        case 2 where parts[0] == "preactivations" && ["i", "f", "g", "o"].contains(parts[1]): return (index, .preactivation(direction: direction, parts[1]))
+        case 2 where parts[0] == "gates" && gates.contains(parts[1]): return (index, .gate(direction: direction, parts[1]))
+        case 2 where parts[0] == "preactivations" && preactivations.contains(parts[1]): return (index, .preactivation(direction: direction, parts[1]))
         default: throw unknown
         }
     }

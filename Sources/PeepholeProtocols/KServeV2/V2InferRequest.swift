@@ -49,7 +49,7 @@ public struct V2Input: Sendable {
             guard shape.count == 1 || (shape.count == 2 && shape[1] == 1) else {
                 throw PeepholeError.invalidInput(field: name, message: "BYTES input has shape \(shape): send one string per sequence, shape [batch] or [batch, 1]")
             }
-            return try InputBody.text(.array(texts.map(JSONValue.string))).tensor(for: model, limits: limits)
+            return try InputBody.text(.array(texts.map(JSONValue.string)), others: [:]).tensor(for: model, limits: limits)
         }
     }
 }

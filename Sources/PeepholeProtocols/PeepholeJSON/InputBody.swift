@@ -2,36 +2,51 @@ import PeepholeCore
 
 /// What every inference body runs on: `{"inputs": X}` (nested arrays, batch first), `{"inputs":
 /// {"<input name>": X, …}}` (a model with several inputs), or `{"text": [...]}` (strings of equal
-/// length, encoded with the model's vocabulary).
+/// length, encoded with the model's vocabulary into its text input; a model with several inputs
+/// takes the others by name in `inputs`).
 public enum InputBody: Sendable {
     /// Numbers, already read into a tensor.
     case inputs(Tensor)
     /// Numbers by input name.
     case named([String: Tensor])
-    /// Text, as sent: checked and encoded against the model.
-    case text(JSONValue)
+    /// Text, as sent: checked and encoded against the model; the other inputs by name.
+    case text(JSONValue, others: [String: Tensor])
 
     /// Reads `inputs` or `text` from a body's fields.
     init(_ fields: JSONFields) throws {
         switch (fields["inputs"], fields["text"]) {
-        case let (.object(named)?, nil):
-            guard !named.isEmpty else { throw PeepholeError.invalidInput(field: "inputs", message: "expected the model's inputs by name, got an empty object") }
-            self = .named(try named.reduce(into: [:]) { $0[$1.key] = try TensorReading.tensor($1.value, field: "inputs.\($1.key)") })
+        case let (.object(named)?, text):
+            guard !named.isEmpty || text != nil else { throw PeepholeError.invalidInput(field: "inputs", message: "expected the model's inputs by name, got an empty object") }
+            let tensors = try named.reduce(into: [:]) { $0[$1.key] = try TensorReading.tensor($1.value, field: "inputs.\($1.key)") }
+            self = text.map { .text($0, others: tensors) } ?? .named(tensors)
         case let (inputs?, nil): self = .inputs(try TensorReading.tensor(inputs, field: "inputs"))
-        case let (nil, text?): self = .text(text)
+        case let (nil, text?): self = .text(text, others: [:])
         case (nil, nil): throw PeepholeError.invalidInput(field: "inputs", message: "missing: send {\"inputs\": [...]} or {\"text\": [...]}")
-        case (_?, _?): throw PeepholeError.invalidInput(field: "text", message: "send either inputs or text, not both")
+        case (_?, _?): throw PeepholeError.invalidInput(field: "text", message: "send either inputs or text; with text, inputs may only name the model's other inputs, as an object")
         }
     }
 
     /// The model's inputs in its order, each checked against `limits`, together against the network.
     public func tensors(for model: LoadedModel, limits: RequestLimits) throws -> [Tensor] {
         let specs = model.network.inputs
-        guard case let .named(named) = self else {
+        var named: [String: Tensor]
+        switch self {
+        case .inputs:
             guard specs.count == 1 else {
                 throw PeepholeError.invalidInput(field: "inputs", message: "this model takes \(specs.count) inputs; send {\"inputs\": {\(specs.map { "\"\($0.name)\": [...]" }.joined(separator: ", "))}}")
             }
             return [try single(for: model, limits: limits)]
+        case let .text(_, others) where specs.count == 1 && others.isEmpty:
+            return [try single(for: model, limits: limits)]
+        case let .text(_, others):
+            guard let textInput = model.textInputIndex else { return [try single(for: model, limits: limits)] }  // names what is missing
+            if others[specs[textInput].name] != nil {
+                throw PeepholeError.invalidInput(field: "inputs.\(specs[textInput].name)", message: "given twice: text is encoded into this input")
+            }
+            named = others
+            named[specs[textInput].name] = try single(for: model, limits: limits, validate: false)
+        case let .named(given):
+            named = given
         }
         if let unknown = named.keys.sorted().first(where: { key in !specs.contains { $0.name == key } }) {
             throw PeepholeError.invalidInput(field: "inputs.\(unknown)", message: "unknown input (the model's: \(specs.map(\.name).joined(separator: ", ")))")
@@ -54,14 +69,15 @@ public enum InputBody: Sendable {
         return inputs[0]
     }
 
-    /// The input of a one-input model sent as `inputs` or `text`: text encoded, then checked.
-    private func single(for model: LoadedModel, limits: RequestLimits) throws -> Tensor {
+    /// The input of a one-input model sent as `inputs` or `text`, or a text input: text encoded,
+    /// then checked (against the network too when `validate`).
+    private func single(for model: LoadedModel, limits: RequestLimits, validate: Bool = true) throws -> Tensor {
         let input: Tensor
         switch self {
         case .named: preconditionFailure("named inputs are read by tensors(for:limits:)")
         case let .inputs(tensor):
             input = tensor
-        case let .text(text):
+        case let .text(text, _):
             // Checked before encoding, which allocates a one-hot row per character.
             if let texts = text.elements, texts.count > limits.maxBatch {
                 throw PeepholeError.invalidInput(field: "text", message: "batch of \(texts.count) exceeds the limit of \(limits.maxBatch)")
@@ -70,6 +86,10 @@ public enum InputBody: Sendable {
                 throw PeepholeError.invalidInput(field: "text", message: "\(value.unicodeScalars.count) characters exceed the limit of \(limits.maxSteps) steps")
             }
             input = try model.encode(texts: try Self.strings(text, model: model))
+        }
+        guard validate else {
+            try limits.check(input, field: "text")
+            return input
         }
         return try limits.checked(input, model: model)
     }

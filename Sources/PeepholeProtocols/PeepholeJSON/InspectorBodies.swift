@@ -95,16 +95,16 @@ public struct MatchRequest: PeepholeRequestBody {
 
     public init(from decoder: any Decoder) throws {
         let fields = try JSONFields(from: decoder, accepted: ["units", "text", "span", "field", "threshold", "min_length", "constraints", "limit"])
-        field = try fields.string("field", expected: "one of " + CorpusActivations.fields.joined(separator: ", ")) ?? "h"
-        guard CorpusActivations.fields.contains(field) else {
-            throw PeepholeError.invalidInput(field: "field", message: "expected one of \(CorpusActivations.fields.joined(separator: ", ")), got '\(field)'")
+        field = try fields.string("field", expected: "one of " + CorpusActivations.allFields.joined(separator: ", ")) ?? "h"
+        guard CorpusActivations.allFields.contains(field) else {
+            throw PeepholeError.invalidInput(field: "field", message: "expected one of \(CorpusActivations.allFields.joined(separator: ", ")), got '\(field)'")
         }
         switch fields["threshold"] {
         case nil: threshold = 0.3
         case let .number(value)? where value.isFinite && abs(value) <= 1e6: threshold = Float(value)
         case let other?: throw PeepholeError.invalidInput(field: "threshold", message: "expected a number, got \(other.typeName)")
         }
-        let range: ClosedRange<Float> = field == "h" || field == "g" ? -1...1 : field == "c" ? -1e6...1e6 : 0...1
+        let range: ClosedRange<Float> = ["h", "g", "hh"].contains(field) ? -1...1 : field == "c" ? -1e6...1e6 : 0...1
         guard range.contains(threshold) else {
             throw PeepholeError.invalidInput(field: "threshold", message: "\(threshold) is outside \(range.lowerBound)...\(range.upperBound), the range of field \(field)")
         }

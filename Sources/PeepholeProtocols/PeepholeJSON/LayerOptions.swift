@@ -34,7 +34,10 @@ struct LayerOptions: Sendable {
         if states || !trace.isEmpty || initialState != nil {
             guard let units = layer.stateUnits else {
                 let field = states ? "states" : initialState != nil ? "initial_state" : "sequences"
-                throw PeepholeError.notApplicable(field: field, message: "layer '\(name)' is a \(layer.className), not an LSTM or Bidirectional LSTM")
+                throw PeepholeError.notApplicable(field: field, message: "layer '\(name)' is a \(layer.className), not a recurrent layer (LSTM, GRU, SimpleRNN or Bidirectional)")
+            }
+            if trace.gates || trace.preactivations, layer.kind.recurrentDirections?[0].gateNames.isEmpty == true {
+                throw PeepholeError.notApplicable(field: trace.gates ? "gates" : "preactivations", message: "layer '\(name)' is a SimpleRNN, which has no gates; ask for sequences or states")
             }
             if let bad = trace.units?.first(where: { $0 >= units.min()! }) {
                 throw PeepholeError.invalidInput(field: "units", message: "unit \(bad) is out of range: layer '\(name)' has \(units.min()!) units")

@@ -11,94 +11,93 @@ struct JSONKey: CodingKey {
 
 /// What a response says about one layer: `"layer"`, `"output"`, its final `"states"` when asked,
 /// and its per-step records when asked (`sequence`, `gates`, `preactivations`, each per
-/// direction for a Bidirectional layer, then `order`, `steps` and `units`). Written into the
-/// object of the response that carries it.
+/// direction for a Bidirectional layer, then `order`, `steps`, `units`, and for a GRU `variant`).
+/// Written into the object of the response that carries it.
 struct LayerReport: Sendable {
     /// The layer's name.
     var name: String
     /// The layer's output, batch first.
     var output: Tensor
-    /// The final states, when asked.
-    var state: LayerState?
-    /// The per-step records, when asked.
-    var trace: LayerTrace?
+    /// The final states, when asked, with the names of the layer's states and directions.
+    var state: LayerStateJSON?
+    /// The per-step records when asked, one per direction.
+    var trace: [RecurrentTrace]?
+    /// The names of the layer's directions (nil for one).
+    var directionNames: [String]?
+    /// The GRU variant (`reset_after` or `reset_before`) the gates were computed with.
+    var variant: String?
     /// The batch size, which shapes the records.
     var batch: Int
 
-    /// The report of `query`'s layer (named `name`) from `result`.
-    init(_ name: String, _ query: LayerQuery, _ result: ForwardResult, batch: Int) {
-        self.init(name: name, output: result.layerOutputs[query.layer]!, state: query.states ? result.states[query.layer] : nil,
-                  trace: result.traces[query.layer], batch: batch)
+    /// The report of `query`'s layer (`layer`, named `name`) from `result`.
+    init(_ name: String, _ query: LayerQuery, _ result: ForwardResult, layer: NetworkLayer, batch: Int) {
+        self.init(name: name, output: result.layerOutputs[query.layer]!, batch: batch)
+        if query.states, let state = result.states[query.layer] { self.state = LayerStateJSON(state, of: layer) }
+        trace = result.traces[query.layer]
+        directionNames = layer.directionNames
+        if trace != nil, case let .gru(options)? = layer.kind.recurrentDirections?[0] { variant = options.resetAfter ? "reset_after" : "reset_before" }
     }
 
-    init(name: String, output: Tensor, state: LayerState? = nil, trace: LayerTrace? = nil, batch: Int) {
+    init(name: String, output: Tensor, batch: Int) {
         self.name = name
         self.output = output
-        self.state = state
-        self.trace = trace
         self.batch = batch
     }
 
     func encode(into container: inout KeyedEncodingContainer<JSONKey>) throws {
         try container.encode(name, forKey: JSONKey("layer"))
         try container.encode(TensorJSON(output), forKey: JSONKey("output"))
-        if let state { try container.encode(LayerStateJSON(state), forKey: JSONKey("states")) }
+        if let state { try container.encode(state, forKey: JSONKey("states")) }
         if let trace { try encode(trace, into: &container) }
     }
 
-    private func encode(_ trace: LayerTrace, into container: inout KeyedEncodingContainer<JSONKey>) throws {
-        let directions: [(name: String?, trace: LSTMTrace)] = switch trace {
-        case let .lstm(trace): [(nil, trace)]
-        case let .bidirectional(forward, backward): [("forward", forward), ("backward", backward)]
-        }
-        let first = directions[0].trace
-        func shaped(_ values: [Float], _ trace: LSTMTrace) -> TensorJSON {
+    private func encode(_ directions: [RecurrentTrace], into container: inout KeyedEncodingContainer<JSONKey>) throws {
+        let first = directions[0]
+        func shaped(_ values: [Float], _ trace: RecurrentTrace) -> TensorJSON {
             TensorJSON(Tensor(shape: [batch, trace.steps.count, trace.units.count], data: values))
         }
-        func perDirection<Value: Encodable>(_ key: String, _ value: (LSTMTrace) -> Value?) throws {
+        func perDirection<Value: Encodable>(_ key: String, _ value: (RecurrentTrace) -> Value?) throws {
             guard value(first) != nil else { return }
-            if directions.count == 1 { return try container.encode(value(first)!, forKey: JSONKey(key)) }
+            guard let directionNames else { return try container.encode(value(first)!, forKey: JSONKey(key)) }
             var nested = container.nestedContainer(keyedBy: JSONKey.self, forKey: JSONKey(key))
-            for direction in directions { try nested.encode(value(direction.trace)!, forKey: JSONKey(direction.name!)) }
+            for (name, trace) in zip(directionNames, directions) { try nested.encode(value(trace)!, forKey: JSONKey(name)) }
         }
         try perDirection("sequence") { trace in trace.sequence.map { shaped($0, trace) } }
-        try perDirection("gates") { trace in trace.gates.map { OrderedJSONObject($0.mapValues { shaped($0, trace) }, order: ["i", "f", "g", "o", "c"]) } }
+        try perDirection("gates") { trace in trace.gates.map { OrderedJSONObject($0.mapValues { shaped($0, trace) }, order: trace.gateNames) } }
         try perDirection("preactivations") { trace in
-            trace.preactivations.map { OrderedJSONObject($0.mapValues { shaped($0, trace) }, order: ["i", "f", "g", "o"]) }
+            trace.preactivations.map { OrderedJSONObject($0.mapValues { shaped($0, trace) }, order: trace.preactivationNames) }
         }
-        let order = { (trace: LSTMTrace) in trace.processedBackwards ? "processed" : "input" }
-        if directions.count == 1 {
-            try container.encode(order(first), forKey: JSONKey("order"))
-        } else {
-            try container.encode(OrderedJSONObject(["forward": order(directions[0].trace), "backward": order(directions[1].trace)], order: ["forward", "backward"]), forKey: JSONKey("order"))
-        }
+        try perDirection("order") { trace in trace.processedBackwards ? "processed" : "input" }
         try container.encode(OrderedJSONObject(["from": first.steps.lowerBound, "to": first.steps.upperBound], order: ["from", "to"]), forKey: JSONKey("steps"))
         try container.encode(first.units, forKey: JSONKey("units"))
+        if let variant { try container.encode(variant, forKey: JSONKey("variant")) }
     }
 }
 
-/// A layer's final states: `{"h", "c"}`, or `{"forward": {…}, "backward": {…}}`.
+/// A layer's final states: `{"h", "c"}` (an LSTM), `{"h"}` (a GRU or SimpleRNN), or per
+/// direction `{"forward": {…}, "backward": {…}}`.
 struct LayerStateJSON: Encodable, Sendable {
     let state: LayerState
+    let names: [String]
+    let directionNames: [String]?
 
-    init(_ state: LayerState) { self.state = state }
+    init(_ state: LayerState, of layer: NetworkLayer) {
+        self.state = state
+        names = layer.stateNames
+        directionNames = layer.directionNames
+    }
 
     func encode(to encoder: any Encoder) throws {
         var container = encoder.container(keyedBy: JSONKey.self)
-        switch state {
-        case let .lstm(state):
-            try Self.encode(state, into: &container)
-        case let .bidirectional(forward, backward):
-            var nested = container.nestedContainer(keyedBy: JSONKey.self, forKey: JSONKey("forward"))
-            try Self.encode(forward, into: &nested)
-            nested = container.nestedContainer(keyedBy: JSONKey.self, forKey: JSONKey("backward"))
-            try Self.encode(backward, into: &nested)
+        guard let directionNames else { return try encode(state.directions[0], into: &container) }
+        for (name, direction) in zip(directionNames, state.directions) {
+            var nested = container.nestedContainer(keyedBy: JSONKey.self, forKey: JSONKey(name))
+            try encode(direction, into: &nested)
         }
     }
 
-    private static func encode(_ state: LSTMState, into container: inout KeyedEncodingContainer<JSONKey>) throws {
-        try container.encode(TensorJSON(state.h), forKey: JSONKey("h"))
-        try container.encode(TensorJSON(state.c), forKey: JSONKey("c"))
+    private func encode(_ direction: [Tensor], into container: inout KeyedEncodingContainer<JSONKey>) throws {
+        for (name, tensor) in zip(names, direction) { try container.encode(TensorJSON(tensor), forKey: JSONKey(name)) }
     }
 }
 

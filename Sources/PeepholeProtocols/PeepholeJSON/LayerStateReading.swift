@@ -1,29 +1,32 @@
 import PeepholeCore
 
-/// Reads the states of a layer with state from request JSON: `{"h": [batch][units], "c": …}`,
-/// per direction `{"forward": …, "backward": …}` for a Bidirectional layer.
+/// Reads the states of a recurrent layer from request JSON: `{"h": [batch][units], "c": …}` (an
+/// LSTM's `h` and `c`, a GRU's or SimpleRNN's `h`), per direction `{"forward": …, "backward": …}`
+/// for a Bidirectional layer.
 enum LayerStateReading {
-    /// The state `value` gives for `layer` (named in errors as `field`); a missing `h` or `c` (or
+    /// The state `value` gives for `layer` (named in errors as `field`); a missing state (or
     /// direction) comes from `base`, or is zeros.
     static func state(_ value: JSONValue, field: String, layer: NetworkLayer, batch: Int, base: LayerState? = nil) throws -> LayerState {
         guard let units = layer.stateUnits else {
-            throw PeepholeError.notApplicable(field: field, message: "layer '\(layer.name)' is a \(layer.className), not an LSTM or Bidirectional LSTM")
+            throw PeepholeError.notApplicable(field: field, message: "layer '\(layer.name)' is a \(layer.className), not a recurrent layer (LSTM, GRU, SimpleRNN or Bidirectional)")
         }
-        let zeros = layer.zeroState(batch: batch)
-        if units.count == 1 {
-            guard case let .lstm(current) = base ?? zeros else { preconditionFailure("an LSTM's state") }
-            return .lstm(try lstm(value, field: field, units: units[0], batch: batch, base: current))
+        var state = base ?? layer.zeroState(batch: batch)
+        guard let directionNames = layer.directionNames else {
+            state.directions[0] = try direction(value, field: field, names: layer.stateNames, units: units[0], batch: batch, base: state.directions[0])
+            return state
         }
-        guard case let .bidirectional(forward, backward) = base ?? zeros else { preconditionFailure("a Bidirectional LSTM's state") }
-        let directions = try JSONFields(value, accepted: ["forward", "backward"], path: field, expected: "an object")
-        return .bidirectional(
-            forward: try directions["forward"].map { try lstm($0, field: "\(field).forward", units: units[0], batch: batch, base: forward) } ?? forward,
-            backward: try directions["backward"].map { try lstm($0, field: "\(field).backward", units: units[1], batch: batch, base: backward) } ?? backward)
+        let directions = try JSONFields(value, accepted: Set(directionNames), path: field, expected: "an object")
+        for (index, name) in directionNames.enumerated() {
+            guard let given = directions[name] else { continue }
+            state.directions[index] = try direction(given, field: "\(field).\(name)", names: layer.stateNames, units: units[index], batch: batch, base: state.directions[index])
+        }
+        return state
     }
 
-    private static func lstm(_ value: JSONValue, field: String, units: Int, batch: Int, base: LSTMState) throws -> LSTMState {
-        let fields = try JSONFields(value, accepted: ["h", "c"], path: field, expected: "an object")
-        func tensor(_ name: String, _ fallback: Tensor) throws -> Tensor {
+    /// One direction's states named `names`, each `[batch, units]`.
+    private static func direction(_ value: JSONValue, field: String, names: [String], units: Int, batch: Int, base: [Tensor]) throws -> [Tensor] {
+        let fields = try JSONFields(value, accepted: Set(names), path: field, expected: "an object")
+        return try zip(names, base).map { name, fallback in
             guard let value = fields[name] else { return fallback }
             let tensor = try TensorReading.tensor(value, field: "\(field).\(name)")
             guard tensor.shape == [batch, units] else {
@@ -31,9 +34,5 @@ enum LayerStateReading {
             }
             return tensor
         }
-        var state = base
-        state.h = try tensor("h", base.h)
-        state.c = try tensor("c", base.c)
-        return state
     }
 }

@@ -61,9 +61,7 @@ extension PeepholeAPI {
         let input = try limits.checked(model.encode(texts: [text]), model: model)
         var query = LayerQuery(layer: layer)
         if request.field == "h" { query.trace.sequence = true } else { query.trace.gates = true }
-        guard case let .lstm(trace)? = query.run(on: model.network, [input]).traces[layer] else {
-            throw PeepholeError.notApplicable(field: "layer", message: "layer '\(model.network.layers[layer].name)' is not an LSTM layer")
-        }
+        let trace = query.run(on: model.network, [input]).traces[layer]![0]
         let values = request.field == "h" ? trace.sequence! : trace.gates![request.field]!
         return SpanMatching.select(values: values, units: trace.units.count, span: span, threshold: request.threshold,
                                    offBefore: request.offBefore, offAfter: request.offAfter)

@@ -28,7 +28,7 @@ extension PeepholeAPI {
                 let result = try state.step(model, input, layer: query)
                 return SessionStepResponse(
                     session: state.id, model: model.info.model, version: model.info.version, step: state.steps, outputs: result.output,
-                    layer: query.map { LayerReport(request.layer!, $0, result, batch: batch) })
+                    layer: query.map { LayerReport(request.layer!, $0, result, layer: model.network.layers[$0.layer], batch: batch) })
             }
         }
     }

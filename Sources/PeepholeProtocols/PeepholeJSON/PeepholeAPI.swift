@@ -45,7 +45,7 @@ public struct PeepholeAPI: Sendable {
             report = LayerReport(name: name, output: output, batch: batch)
         } else {
             let result = try await runner.alone(model, endpoint: "layer_output", batch: batch) { query.run(on: model.network, inputs) }
-            report = LayerReport(name, query, result, batch: batch)
+            report = LayerReport(name, query, result, layer: model.network.layers[index], batch: batch)
         }
         return LayerOutputResponse(model: model.info.model, version: model.info.version, layer: report)
     }

@@ -30,7 +30,7 @@ public struct SessionStatesRequest: PeepholeRequestBody {
     public init(from decoder: any Decoder) throws {
         let value = try decoder.singleValueContainer().decode(JSONValue.self)
         guard case let .object(layers) = value else {
-            throw PeepholeError.invalidInput(field: "body", message: #"expected {"<lstm layer>": {"h": [...], "c": [...]}}"#)
+            throw PeepholeError.invalidInput(field: "body", message: #"expected {"<recurrent layer>": {"h": [...], "c": [...]}}"#)
         }
         self.layers = layers
     }
@@ -91,7 +91,7 @@ public struct SessionResponse: Encodable, Sendable {
     var version: Int
     var batch: Int?
     var steps: Int
-    var states: [(layer: String, state: LayerState)]
+    var states: [(layer: String, state: LayerStateJSON)]
 
     /// Describes `state`, a session on `model`.
     init(_ state: SessionState, model: LoadedModel) {
@@ -101,7 +101,9 @@ public struct SessionResponse: Encodable, Sendable {
         batch = state.batch
         steps = state.steps
         let network = model.network
-        states = network.recurrentLayerIndices.map { (network.layers[$0].name, state.state(of: $0, in: network)) }
+        states = network.recurrentLayerIndices.map { index in
+            (network.layers[index].name, LayerStateJSON(state.state(of: index, in: network), of: network.layers[index]))
+        }
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -112,7 +114,7 @@ public struct SessionResponse: Encodable, Sendable {
         if let batch { try container.encode(batch, forKey: JSONKey("batch")) } else { try container.encodeNil(forKey: JSONKey("batch")) }
         try container.encode(steps, forKey: JSONKey("steps"))
         var nested = container.nestedContainer(keyedBy: JSONKey.self, forKey: JSONKey("states"))
-        for (layer, state) in states { try nested.encode(LayerStateJSON(state), forKey: JSONKey(layer)) }
+        for (layer, state) in states { try nested.encode(state, forKey: JSONKey(layer)) }
     }
 }
 

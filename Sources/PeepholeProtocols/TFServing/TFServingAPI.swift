@@ -133,7 +133,7 @@ public struct TFServingAPI: Sendable {
 
     /// Numbers as a tensor, or a list of strings as text for a model with a vocabulary.
     private static func input(_ value: JSONValue, field: String) throws -> InputBody {
-        if let first = value.elements?.first, case .string = first { return .text(value) }
+        if let first = value.elements?.first, case .string = first { return .text(value, others: [:]) }
         return .inputs(try TensorReading.tensor(value, field: field))
     }
 }
