@@ -22,6 +22,18 @@ KINDS = [
      ("/sessions/{session}/step", "POST", "200")),
     ("session_delete", "DELETE /sessions/{id}", "200 {deleted}",
      ("/sessions/{session}", "DELETE", "200")),
+    ("v2_infer", "POST /v2/models/chars/infer, binary FP32 one-hot or BYTES text, binary output",
+     "200 JSON header + 304 bytes", ("/v2/models/{model}/infer", "POST", "200")),
+    ("tfs_predict", "POST /v1/models/chars:predict, instances of text", "200 predictions",
+     ("/v1/models/{model}:predict", "POST", "200")),
+    ("graph", "POST /models/two_heads/predict, named inputs (batch 1 or 4)", "200 outputs cls, reg",
+     ("/models/{model}/predict", "POST", "200")),
+    ("insp_unit", "GET /models/chars/layers/lstm/units/{0..63}", "200 unit statistics",
+     ("/models/{model}/layers/{layer}/units/{unit}", "GET", "200")),
+    ("insp_match", "POST /models/chars/layers/lstm/match, units or a text span", "200 matches",
+     ("/models/{model}/layers/{layer}/match", "POST", "200")),
+    ("insp_corpus", "GET /models/chars/corpus", "200 texts",
+     ("/models/{model}/corpus", "GET", "200")),
     ("bad_json", "POST /models/chars/predict, truncated JSON", "400 malformed JSON",
      ("/models/{model}/predict", "POST", "400")),
     ("bad_width", "POST /models/chars/versions/1/predict, 75 of 76 features", "400 invalid_input",
@@ -32,6 +44,10 @@ KINDS = [
      ("unmatched", "GET", "405")),
     ("bad_ctype", "POST /models/chars/versions/1/layers/lstm/output, text/plain", "415 unsupported_media_type",
      ("/models/{model}/versions/{version}/layers/{layer}/output", "POST", "415")),
+    ("bad_v2", "POST /v2/models/chars/versions/1/infer, Inference-Header-Content-Length past the body",
+     "400 {\"error\": \"...\"}", ("/v2/models/{model}/versions/{version}/infer", "POST", "400")),
+    ("bad_tfs", "POST /v1/models/chars/versions/1:predict, signature_name \"predict\"", "400 {\"error\": \"...\"}",
+     ("/v1/models/{model}/versions/{version}:predict", "POST", "400")),
 ]
 # Expected besides the kinds: 429 on session opens, 503 queue_full on inference routes, the script's own reads.
 EXPECTED_OTHER = {
@@ -39,6 +55,9 @@ EXPECTED_OTHER = {
     ("/predict", "POST", "503"): "queue_full",
     ("/layers/{layer}/output", "POST", "503"): "queue_full",
     ("/sessions/{session}/step", "POST", "503"): "queue_full",
+    ("/v2/models/{model}/infer", "POST", "503"): "queue_full",
+    ("/v1/models/{model}:predict", "POST", "503"): "queue_full",
+    ("/models/{model}/predict", "POST", "503"): "queue_full",
     ("/metrics", "GET", "200"): "tooling",
     ("/health", "GET", "200"): "tooling",
 }
@@ -171,14 +190,15 @@ def main():
     w(f"- CPU: {s['cpu']}; cores (nproc): {s['ncpu']}; memory: {s['mem']}; kernel {s['kernel']}; {s['wrk']}")
     w(f"- duration: {s['duration']} s measured (wrk: {seconds:.1f} s) after a {s['warmup']} s warm-up with the same mix; "
       f"{s['connections']} connections, {s['threads']} wrk threads, wrk timeout {s['timeout']}")
-    w(f"- server: `peephole serve --config {s['config']}` on a temp copy of `{s['store']}`, 127.0.0.1, free port")
+    w(f"- server: `peephole serve --config {s['config']} --default-model chars` on a temp copy of `{s['store']}` "
+      f"with the graph fixture `two_heads` imported beside `chars`, 127.0.0.1, free port")
     w(f"- sessions: each opened, stepped {s['steps']} times, deleted; at most {s['sessions_per_thread']} open per "
       f"wrk thread (server `max_sessions` 256)")
     w(f"- CPU during the run (share of all {s['ncpu']} cores): server {server_cpu:.0f}%, wrk and this script "
       f"{load_cpu:.0f}%, other processes {other_cpu:.0f}%"
       + (" — the machine was shared, latency and throughput are skewed" if other_cpu > 10 else ""))
     w("")
-    w("## Targets (issue 6, Soak)")
+    w("## Targets (issues 6 and 16, Soak)")
     w("")
     w("| check | target | measured | result |")
     w("|---|---|---|---|")
@@ -207,8 +227,8 @@ def main():
     w("")
     w("## Statuses by class")
     w("")
-    good_2xx = sum(answered[k] for k in ("predict", "layers", "session_open", "session_step", "session_delete"))
-    good_4xx = sum(answered[k] for k in ("bad_json", "bad_width", "bad_layer", "bad_method", "bad_ctype"))
+    good_2xx = sum(answered[name] for name, _, expect, _ in KINDS if expect.startswith("2"))
+    good_4xx = sum(answered[name] for name, _, expect, _ in KINDS if expect.startswith("4"))
     srv_2xx = sum(v for k, v in server.items() if k[2].startswith("2") and EXPECTED_OTHER.get(k) != "tooling")
     srv_4xx = sum(v for k, v in server.items() if k[2].startswith("4") and k[2] != "429")
     w("| class | client (wrk) | server (/metrics) |")

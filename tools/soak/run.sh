@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # `make soak`: mixed traffic at 256 connections against one Peephole server for SOAK_SECONDS (predict, layer
-# outputs with gates, sessions opened/stepped/closed, bad requests), then a report: requests by kind, statuses
+# outputs with gates, sessions opened/stepped/closed, KServe V2 binary infers, TF Serving predicts, a graph model
+# with named inputs and outputs, the inspector's API, bad requests), then a report: requests by kind, statuses
 # by class (client and server side), p50/p99 latency, resident memory and open file descriptors after warm-up
 # and at the end. Writes bench/soak.md; raw outputs go to bench/tmp/soak/ (gitignored). Exits 1 on a MISS.
 #
@@ -10,7 +11,8 @@
 #   SOAK_STEPS=3                steps per session before it is deleted
 #   SOAK_SESSIONS_PER_THREAD=48 sessions each wrk thread keeps open at most (server max_sessions: 256)
 #   SOAK_SAMPLE_SECONDS=5       resident memory / fd sampling interval during the run
-#   SOAK_CONFIG=config/peephole.json   SOAK_STORE=models/peephole.sqlite (copied to a temp dir)
+#   SOAK_CONFIG=config/peephole.json   SOAK_STORE=models/peephole.sqlite (copied to a temp dir, where the graph
+#                                      fixture two_heads is imported beside `chars`, which is served as the default)
 #   SOAK_OUT=bench/soak.md
 #   SOAK_BINARY=.build/release/peephole (`make soak` builds it first; this script does not build)
 set -euo pipefail
@@ -65,11 +67,15 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
+GRAPH_MODEL="$ROOT/Tests/Fixtures/keras/graphs/two_heads.k3.keras"  # inputs sequence (6, 4) and side (5); outputs cls, reg
+"$PEEPHOLE" import "$GRAPH_MODEL" --store "$WORK/peephole.sqlite" --name two_heads > "$RAW/import.log" 2>&1 \
+    || die "importing $GRAPH_MODEL failed: $(tail -3 "$RAW/import.log")"
+
 PORT="$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()')"
 URL="http://127.0.0.1:$PORT"
 say "starting $PEEPHOLE on $URL (store: a copy of $STORE)"
 "$PEEPHOLE" serve --config "$CONFIG" --store "$WORK/peephole.sqlite" --host 127.0.0.1 --port "$PORT" \
-    > "$RAW/server.log" 2>&1 &
+    --default-model chars > "$RAW/server.log" 2>&1 &
 SERVER_PID=$!
 for _ in $(seq 300); do
     kill -0 "$SERVER_PID" 2>/dev/null || die "the server exited at start: $(tail -5 "$RAW/server.log")"

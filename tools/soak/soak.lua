@@ -1,20 +1,32 @@
 -- wrk script for `make soak` (tools/soak/run.sh): a weighted mix of good and bad requests against the demo model
--- `chars` on one Peephole server, with sessions opened, stepped and closed.
+-- `chars` (the default) and the graph model `two_heads` on one Peephole server, over the Peephole API, KServe V2
+-- with binary tensors, TF Serving REST and the inspector's API, with sessions opened, stepped and closed.
 --
--- Request kinds (weights in parentheses, out of 100; each kind's expected answer in brackets):
---   predict     (38) POST /predict, text batch 1, text batch 4 or one-hot `inputs` (15 KB)      [200 outputs]
---   layers      (20) POST /layers/lstm/output with gates, sequences, units and states          [200 gates]
---   session ops (27) open POST /sessions [201 {"session"}], step POST /sessions/{id}/step
+-- Request kinds (weights in parentheses, per mille; each kind's expected answer in brackets). The inspector's
+-- unit statistics cost about 10 ms each (the rest well under 1 ms), so they are a small share:
+--   predict    (240) POST /predict, text batch 1, text batch 4 or one-hot `inputs` (15 KB)      [200 outputs]
+--   layers     (120) POST /layers/lstm/output with gates, sequences, units and states          [200 gates]
+--   sessions   (220) open POST /sessions [201 {"session"}], step POST /sessions/{id}/step
 --                    {"text": ["free "]} [200 {"session": id, "step"}] SOAK_STEPS times, then DELETE
 --                    /sessions/{id} [200 {"deleted": true}]; a 429 too_many_sessions on open is its own class
---   bad_json     (3) POST /models/chars/predict, truncated JSON                                [400 malformed JSON]
---   bad_width    (3) POST /models/chars/versions/1/predict, 75 values per step instead of 76   [400 axis 2 ... 76]
---   bad_layer    (3) POST /models/chars/layers/nope/output                                    [404 unknown_layer]
---   bad_method   (3) GET /predict                                                              [405 method_not_allowed]
---   bad_ctype    (3) POST /models/chars/versions/1/layers/lstm/output, text/plain             [415 unsupported_media_type]
+--   v2_infer   (100) POST /v2/models/chars/infer, binary tensors: FP32 one-hot [1, 40, 76] (12 KB) or BYTES text,
+--                    Inference-Header-Content-Length, binary output                 [200 JSON header + 304 bytes]
+--   tfs_predict (80) POST /v1/models/chars:predict {"instances": [text, ...]}                   [200 predictions]
+--   graph       (90) POST /models/two_heads/predict, named inputs sequence and side            [200 outputs cls, reg]
+--   insp_unit    (5) GET /models/chars/layers/lstm/units/{0..63}                               [200 unit statistics]
+--   insp_match   (5) POST /models/chars/layers/lstm/match, units or a text span               [200 matches]
+--   insp_corpus (10) GET /models/chars/corpus                                                  [200 texts]
+--   bad_json    (20) POST /models/chars/predict, truncated JSON                                [400 malformed JSON]
+--   bad_width   (20) POST /models/chars/versions/1/predict, 75 values per step instead of 76   [400 axis 2 ... 76]
+--   bad_layer   (20) POST /models/chars/layers/nope/output                                    [404 unknown_layer]
+--   bad_method  (20) GET /predict                                                              [405 method_not_allowed]
+--   bad_ctype   (20) POST /models/chars/versions/1/layers/lstm/output, text/plain             [415 unsupported_media_type]
+--   bad_v2      (15) POST /v2/models/chars/versions/1/infer, header length past the body      [400 {"error": "..."}]
+--   bad_tfs     (15) POST /v1/models/chars/versions/1:predict, signature_name "predict"       [400 {"error": "..."}]
 -- Every kind has its own (route, method, status) on the server, so run.sh can check the server's own
 -- /metrics counts kind by kind; here each answer is matched against the signature of the kind that expects it.
--- A 503 queue_full (any inference route) is counted as expected backpressure, separately.
+-- A 503 queue_full (any inference route; the V2 and TF Serving routes say it in {"error": "<message>"}) is counted
+-- as expected backpressure, separately.
 --
 -- wrk cannot tell which request an answer belongs to (connections share one Lua state per thread), so sessions
 -- are tracked by the id every session answer carries: a session is either idle (in `idle`), busy (one request in
@@ -32,7 +44,8 @@ local CAP = tonumber(os.getenv("SOAK_SESSIONS_PER_THREAD") or "48")
 local LEFTOVER = os.getenv("SOAK_LEFTOVER") or ""
 
 local KINDS = { "predict", "layers", "session_open", "session_step", "session_delete",
-                "bad_json", "bad_width", "bad_layer", "bad_method", "bad_ctype" }
+                "v2_infer", "tfs_predict", "graph", "insp_unit", "insp_match", "insp_corpus",
+                "bad_json", "bad_width", "bad_layer", "bad_method", "bad_ctype", "bad_v2", "bad_tfs" }
 
 -- ------------------------------------------------------------------ request bodies
 local VOCAB = "\n \"'(),-./0123456789:;<>ABCDEFGHIJKLMNOPQRSTUVWXY`abcdefghijklmnopqrstuvwxyz"
@@ -72,6 +85,42 @@ end
 local GATES = ', "gates": true, "sequences": true, "units": [0,1,2,3], "states": true'
 local STEP_BODY = '{"text": ["free "]}'
 
+-- KServe V2 with binary tensors: a JSON header, then the input's bytes (little-endian), its length in
+-- Inference-Header-Content-Length; the output comes back binary too (76 float32: 304 bytes).
+local function le32(n)  -- a 4-byte little-endian unsigned integer
+  return string.char(n % 256, math.floor(n / 256) % 256, math.floor(n / 65536) % 256, math.floor(n / 16777216) % 256)
+end
+
+local FLOAT_ONE, FLOAT_ZERO = le32(0x3F800000), le32(0)  -- float32 1.0 and 0.0
+
+local function v2_request(path, datatype, shape, binary, header_length)
+  local header = '{"inputs":[{"name":"input","shape":' .. shape .. ',"datatype":"' .. datatype
+    .. '","parameters":{"binary_data_size":' .. #binary .. '}}],"parameters":{"binary_data_output":true}}'
+  return wrk.format("POST", path, { ["Inference-Header-Content-Length"] = tostring(header_length or #header) },
+    header .. binary)
+end
+
+local function v2_onehot(text)  -- the one-hot [1, 40, 76] FP32 bytes of a text
+  local parts = {}
+  for i = 1, #text do
+    local k = VOCAB:find(text:sub(i, i), 1, true)
+    for j = 1, 76 do parts[#parts + 1] = (j == k) and FLOAT_ONE or FLOAT_ZERO end
+  end
+  return table.concat(parts)
+end
+
+-- two_heads: inputs sequence (6 steps of 4) and side (5), outputs cls (3) and reg (1).
+local function graph_body(batch)
+  local seq, side = {}, {}
+  for b = 1, batch do
+    local steps = {}
+    for t = 1, 6 do steps[t] = string.format("[%.2f,%.2f,%.2f,%.2f]", 0.1 * t, -0.2 * b, 0.05 * t * b, 0.3) end
+    seq[b] = "[" .. table.concat(steps, ",") .. "]"
+    side[b] = string.format("[%.1f,%.1f,%.1f,%.1f,%.1f]", b, -b, 0.5, 0.25 * b, 1)
+  end
+  return '{"inputs": {"sequence": [' .. table.concat(seq, ",") .. '], "side": [' .. table.concat(side, ",") .. ']}}'
+end
+
 -- Static requests (built once per thread in init()).
 local R = {}
 
@@ -94,6 +143,30 @@ function init(args)
     wrk.format("POST", "/layers/lstm/output", JSON, text_body({ TEXTS[4] }, GATES)),
   }
   R.session_open = wrk.format("POST", "/sessions", JSON, "")
+  R.v2_infer = {
+    v2_request("/v2/models/chars/infer", "FP32", "[1,40,76]", v2_onehot(TEXTS[1])),
+    v2_request("/v2/models/chars/infer", "FP32", "[1,40,76]", v2_onehot(TEXTS[4])),
+    v2_request("/v2/models/chars/infer", "BYTES", "[1]", le32(40) .. TEXTS[2]),
+    v2_request("/v2/models/chars/infer", "BYTES", "[1,1]", le32(40) .. TEXTS[3]),
+  }
+  R.tfs_predict = {
+    wrk.format("POST", "/v1/models/chars:predict", JSON, '{"instances": [' .. json_text(TEXTS[1]) .. ']}'),
+    wrk.format("POST", "/v1/models/chars:predict", JSON,
+      '{"signature_name": "serving_default", "instances": [' .. json_text(TEXTS[2]) .. ', ' .. json_text(TEXTS[4]) .. ']}'),
+  }
+  R.graph = {
+    wrk.format("POST", "/models/two_heads/predict", JSON, graph_body(1)),
+    wrk.format("POST", "/models/two_heads/predict", JSON, graph_body(4)),
+  }
+  R.insp_match = {
+    wrk.format("POST", "/models/chars/layers/lstm/match", JSON, '{"units": [3, 7], "threshold": 0.3, "limit": 5}'),
+    wrk.format("POST", "/models/chars/layers/lstm/match", JSON,
+      '{"text": "the quick brown fox", "span": {"from": 4, "to": 9}, "limit": 5}'),
+  }
+  R.insp_corpus = wrk.format("GET", "/models/chars/corpus", nil, nil)
+  R.bad_v2 = v2_request("/v2/models/chars/versions/1/infer", "FP32", "[1,40,76]", v2_onehot(TEXTS[1]), 100000)
+  R.bad_tfs = wrk.format("POST", "/v1/models/chars/versions/1:predict", JSON,
+    '{"signature_name": "predict", "instances": [' .. json_text(TEXTS[1]) .. ']}')
   R.bad_json = wrk.format("POST", "/models/chars/predict", JSON, '{"text": ["the quick brown')
   R.bad_width = wrk.format("POST", "/models/chars/versions/1/predict", JSON, onehot(TEXTS[2], 75))
   R.bad_layer = wrk.format("POST", "/models/chars/layers/nope/output", JSON, text_body({ TEXTS[1] }))
@@ -149,29 +222,55 @@ local function session_request()
   return nil  -- every session busy: send something else
 end
 
+-- The kinds after predict, layers and sessions, with the upper end of their share of math.random(1000).
+local OTHERS = { { 680, "v2_infer" }, { 760, "tfs_predict" }, { 850, "graph" }, { 855, "insp_unit" },
+                 { 860, "insp_match" }, { 870, "insp_corpus" }, { 890, "bad_json" }, { 910, "bad_width" },
+                 { 930, "bad_layer" }, { 950, "bad_method" }, { 970, "bad_ctype" }, { 985, "bad_v2" },
+                 { 1000, "bad_tfs" } }
+
 function request()
-  local r = math.random(100)
-  if r <= 38 then
+  local r = math.random(1000)
+  if r <= 240 then
     sent.predict = sent.predict + 1
     return pick(R.predict)
-  elseif r <= 58 then
+  elseif r <= 360 then
     sent.layers = sent.layers + 1
     return pick(R.layers)
-  elseif r <= 85 then
+  elseif r <= 580 then
     local req = session_request()
     if req then return req end
     classes.fallback = classes.fallback + 1
     sent.predict = sent.predict + 1
     return R.predict[1]
   end
-  local k = (r <= 88 and "bad_json") or (r <= 91 and "bad_width") or (r <= 94 and "bad_layer")
-    or (r <= 97 and "bad_method") or "bad_ctype"
-  sent[k] = sent[k] + 1
-  return R[k]
+  for _, o in ipairs(OTHERS) do
+    if r <= o[1] then
+      local k = o[2]
+      sent[k] = sent[k] + 1
+      if k == "insp_unit" then return wrk.format("GET", "/models/chars/layers/lstm/units/" .. math.random(0, 63), nil, nil) end
+      local req = R[k]
+      if type(req) == "table" then return pick(req) end
+      return req
+    end
+  end
 end
 
 -- ------------------------------------------------------------------ answers
 local function has(body, s) return body:find(s, 1, true) ~= nil end
+
+local function header(headers, name)  -- a response header, whatever the case of its name
+  name = name:lower()
+  for k, v in pairs(headers) do if k:lower() == name then return v end end
+  return nil
+end
+
+-- A V2 answer with a binary output: the JSON header (its length in Inference-Header-Content-Length), then the 76
+-- float32 of `dense`.
+local function v2_answer(headers, body)
+  local length = tonumber(header(headers, "Inference-Header-Content-Length") or "")
+  return length ~= nil and #body == length + 304
+    and body:find('^{"model_name":"chars","model_version":"1","outputs":%[{"name":"dense","datatype":"FP32","shape":%[1,76%],"parameters":{"binary_data_size":304}}%]}') ~= nil
+end
 
 local function unexpected(status, body)
   classes.unexpected = classes.unexpected + 1
@@ -203,6 +302,24 @@ function response(status, headers, body)
     elseif body:find('^{"model":"chars","version":1,"outputs":%[%[') then
       got.predict = got.predict + 1
       return
+    elseif v2_answer(headers, body) then
+      got.v2_infer = got.v2_infer + 1
+      return
+    elseif body:find('^{"predictions":%[%[') then
+      got.tfs_predict = got.tfs_predict + 1
+      return
+    elseif body:find('^{"model":"two_heads","version":1,"outputs":{"cls":%[%[') and has(body, '"reg":[[') then
+      got.graph = got.graph + 1
+      return
+    elseif body:find('^{"model":"chars","version":1,"layer":"lstm","unit":%d+,') and has(body, '"histogram":{') then
+      got.insp_unit = got.insp_unit + 1
+      return
+    elseif body:find('^{"model":"chars","version":1,"layer":"lstm","field":"h",') and has(body, '"matches":[') then
+      got.insp_match = got.insp_match + 1
+      return
+    elseif body:find('^{"model":"chars","texts":%[{"name":"chars.corpus.txt"') then
+      got.insp_corpus = got.insp_corpus + 1
+      return
     end
   elseif status == 201 then
     local sid = body:match('^{"session":"([%w%-]+)"')
@@ -216,6 +333,12 @@ function response(status, headers, body)
   elseif status == 400 then
     if has(body, "malformed JSON") then got.bad_json = got.bad_json + 1; return end
     if has(body, "axis 2 must have 76 values") then got.bad_width = got.bad_width + 1; return end
+    if has(body, '{"error":"Inference-Header-Content-Length: 100000 exceeds the body') then
+      got.bad_v2 = got.bad_v2 + 1; return
+    end
+    if has(body, '{"error":"signature_name: serving signature name \\"predict\\" not found') then
+      got.bad_tfs = got.bad_tfs + 1; return
+    end
   elseif status == 404 then
     if has(body, '"unknown_layer"') and has(body, "'nope'") then got.bad_layer = got.bad_layer + 1; return end
   elseif status == 405 then
@@ -231,7 +354,9 @@ function response(status, headers, body)
   elseif status == 503 then
     -- Expected backpressure. Which request it answered is unknown; a refused step leaves its session busy
     -- (it is listed in $SOAK_LEFTOVER and deleted by run.sh).
-    if has(body, '"queue_full"') then classes.queue_full = classes.queue_full + 1; return end
+    if has(body, '"queue_full"') or has(body, "requests in flight, the configured maximum") then
+      classes.queue_full = classes.queue_full + 1; return
+    end
   end
   unexpected(status, body)
 end
