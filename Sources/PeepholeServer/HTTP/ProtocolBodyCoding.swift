@@ -29,16 +29,30 @@ struct ProtocolBodyCoding: Sendable {
             throw PeepholeError.invalidInput(field: "body", message: "empty, but Content-Encoding says \(encoding)")
         }
         do {
-            let inflated = try body.decompress(with: algorithm, maxSize: maxBodyBytes)
-            // maxSize bounds what CompressNIO allocates, not what it writes: its buffers round
-            // up, so a body inflating to a little past the limit comes back whole.
-            guard inflated.readableBytes <= maxBodyBytes else { throw ServerError.bodyTooLarge(limit: maxBodyBytes) }
-            return Array(inflated.readableBytesView)
+            return try inflate(&body, with: algorithm)
         } catch let error as CompressNIOError where error == .bufferOverflow {
             throw ServerError.bodyTooLarge(limit: maxBodyBytes)
         } catch is CompressNIOError {
             throw PeepholeError.invalidInput(field: "body", message: "not valid \(encoding) data (Content-Encoding: \(encoding))")
         }
+    }
+
+    /// `body` inflated into one buffer with room for `maxBodyBytes` + 1 bytes: a bomb fills it and
+    /// is refused, so inflating costs at most the limit. (CompressNIO's own `decompress(maxSize:)`
+    /// grows buffers whose capacities round up to powers of two: a body inflating a little past
+    /// the limit came back whole, and a bomb held up to 1.5 times the limit.) The room is
+    /// allocated, not touched, so a small body costs what it inflates to.
+    private func inflate(_ body: inout ByteBuffer, with algorithm: CompressionAlgorithm) throws -> [UInt8] {
+        let decompressor = algorithm.decompressor
+        try decompressor.startStream()
+        defer { try? decompressor.finishStream() }
+        var inflated = ByteBufferAllocator().buffer(capacity: maxBodyBytes + 1)
+        let spare = inflated.writableBytes - (maxBodyBytes + 1)
+        inflated.moveWriterIndex(forwardBy: spare)
+        inflated.moveReaderIndex(forwardBy: spare)
+        try body.decompressStream(to: &inflated, with: decompressor)
+        guard inflated.readableBytes <= maxBodyBytes else { throw ServerError.bodyTooLarge(limit: maxBodyBytes) }
+        return Array(inflated.readableBytesView)
     }
 
     /// A response of `bytes` with `headers`, gzip- or deflate-compressed when the request's
