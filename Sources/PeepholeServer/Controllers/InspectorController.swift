@@ -34,9 +34,15 @@ struct InspectorController {
         }
     }
 
-    /// The page; it reads its state from the URL.
+    /// The page's views, the deep links `/inspect/{view}`.
+    static let views: Set<String> = ["read", "unit", "generate", "model"]
+
+    /// The page; it reads its state from the URL. A view it does not have is 404.
     @Sendable func page(_ request: Request, context: some RequestContext) async throws -> Response {
-        try Self.file("index.html")
+        if let view = context.parameters.get("view"), !Self.views.contains(view) {
+            throw ServerError.routeNotFound(method: "GET", path: request.uri.path)
+        }
+        return try Self.file("index.html")
     }
 
     /// One of the page's files.
