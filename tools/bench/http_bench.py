@@ -1,15 +1,21 @@
 #!/usr/bin/env python3
-"""HTTP benchmark driver: wrk (with wrk_post.lua) against a server's POST /predict. Standard library only.
+"""HTTP benchmark driver: wrk (with wrk_post.lua) against a server's POST route. Standard library only.
 
     python3 http_bench.py body --store models/peephole.sqlite --model chars --out bench/tmp/body.json
         writes one request: one T-step one-hot sequence (≈15 KB for the demo model), a window of real text
         when the model has a vocabulary
+    python3 http_bench.py body --format v2-binary --out bench/tmp/body_v2.bin ...
+        the same sequence as a KServe V2 infer request with binary tensors: a JSON header naming the input
+        `input` [1, T, F] FP32 with its `binary_data_size` and asking `binary_data_output`, then the floats
+        little-endian (≈12 KB); the headers it needs (Inference-Header-Content-Length, Content-Type) go to
+        OUT.headers, which `run` sends with the body
     python3 http_bench.py run --url http://127.0.0.1:PORT/predict --body bench/tmp/body.json --label peephole \
         --connections 1,16,64 --duration 10 --threads 2 --raw-dir bench/tmp > bench/tmp/http_peephole.json
         runs `wrk --latency` once per connection count (threads = min(--threads, connections)) and prints
         {"server": LABEL, "duration_s": .., "results": [{"connections", "threads", "requests", "requests_per_s",
          "p50_ms", "p90_ms", "p99_ms", "errors": {...}, "non_2xx"}]}
-        The raw wrk output of each run is kept in --raw-dir as wrk_LABEL_cN.txt.
+        The raw wrk output of each run is kept in --raw-dir as wrk_LABEL_cN.txt. Headers in BODY.headers (one
+        "Name: value" a line), when that file exists, are sent with every request.
 
 Figures come from the WRK_JSON line that wrk_post.lua prints (exact, µs); when it is missing they are parsed from
 wrk's own text ("Requests/sec", "Latency Distribution" 50%/90%/99%), with its units (us, ms, s) converted to ms.
@@ -22,6 +28,7 @@ import os
 import random
 import re
 import sqlite3
+import struct
 import subprocess
 import sys
 
@@ -33,7 +40,8 @@ SAMPLE_TEXT = ("  This program is free software: you can redistribute it and/or 
 
 # ---------------------------------------------------------------- the request body
 
-def make_body(store: str, model: str) -> str:
+def one_hot_sequence(store: str, model: str) -> list[list[float]]:
+    """One T-step one-hot sequence of the stored model: a window of SAMPLE_TEXT when it has a vocabulary."""
     conn = sqlite3.connect(f"file:{store}?mode=ro", uri=True)
     try:
         row = conn.execute(
@@ -52,8 +60,24 @@ def make_body(store: str, model: str) -> str:
     else:
         rng = random.Random(0)
         ids = [rng.randrange(features) for _ in range(steps)]
-    sequence = [[1.0 if k == token else 0.0 for k in range(features)] for token in ids]
-    return json.dumps({"inputs": [sequence]})  # json's default ", " separators: ≈15 KB for 40 × 76
+    return [[1.0 if k == token else 0.0 for k in range(features)] for token in ids]
+
+
+def predict_body(sequence: list[list[float]]) -> bytes:
+    """Peephole's POST /predict body; json's default ", " separators: ≈15 KB for 40 × 76."""
+    return json.dumps({"inputs": [sequence]}).encode()
+
+
+def v2_binary_body(sequence: list[list[float]]) -> tuple[bytes, dict[str, str]]:
+    """A V2 infer body with the sequence as binary FP32 (Triton's binary tensor extension), and its headers."""
+    floats = [v for row in sequence for v in row]
+    header = json.dumps({
+        "inputs": [{"name": "input", "shape": [1, len(sequence), len(sequence[0])], "datatype": "FP32",
+                    "parameters": {"binary_data_size": 4 * len(floats)}}],
+        "parameters": {"binary_data_output": True},
+    }, separators=(",", ":")).encode()
+    return header + struct.pack(f"<{len(floats)}f", *floats), {
+        "Content-Type": "application/octet-stream", "Inference-Header-Content-Length": str(len(header))}
 
 
 # ---------------------------------------------------------------- running and parsing wrk
@@ -113,8 +137,14 @@ def parse_wrk(output: str) -> dict:
     return result
 
 
-def run_wrk(url: str, body: str, connections: int, threads: int, duration: float, timeout: float) -> str:
-    env = dict(os.environ, WRK_BODY=os.path.abspath(body))
+def run_wrk(url: str, body: str | None, connections: int, threads: int, duration: float, timeout: float) -> str:
+    """One `wrk --latency` run POSTing BODY (with BODY.headers when that file exists), or GETting URL without."""
+    if body is None:
+        env = dict(os.environ, WRK_METHOD="GET")
+    else:
+        env = dict(os.environ, WRK_BODY=os.path.abspath(body))
+        if os.path.exists(body + ".headers"):
+            env["WRK_HEADERS"] = os.path.abspath(body + ".headers")
     cmd = ["wrk", "--latency", "-t", str(threads), "-c", str(connections), "-d", f"{max(1, round(duration))}s",
            "--timeout", f"{max(1, round(timeout))}s", "-s", os.path.join(HERE, "wrk_post.lua"), url]
     proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=duration + timeout + 60)
@@ -130,9 +160,11 @@ def main() -> int:
     b.add_argument("--store", default="models/peephole.sqlite")
     b.add_argument("--model", default="chars")
     b.add_argument("--out", required=True)
+    b.add_argument("--format", choices=("predict", "v2-binary"), default="predict",
+                   help="Peephole's /predict JSON (default) or a KServe V2 infer request with binary tensors")
     r = sub.add_parser("run", help="run wrk at each connection count; JSON to stdout")
     r.add_argument("--url", required=True)
-    r.add_argument("--body", required=True)
+    r.add_argument("--body", help="the request body file (POST); without it, GET the URL")
     r.add_argument("--label", required=True)
     r.add_argument("--connections", default="1,16,64")
     r.add_argument("--duration", type=float, default=10.0, help="seconds per connection count (default 10)")
@@ -144,11 +176,20 @@ def main() -> int:
     args = p.parse_args()
 
     if args.command == "body":
-        text = make_body(args.store, args.model)
+        sequence = one_hot_sequence(args.store, args.model)
+        if args.format == "v2-binary":
+            data, headers = v2_binary_body(sequence)
+        else:
+            data, headers = predict_body(sequence), {}
         os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
-        with open(args.out, "w") as fh:
-            fh.write(text)
-        print(f"wrote {args.out} ({len(text)} bytes)", file=sys.stderr)
+        with open(args.out, "wb") as fh:
+            fh.write(data)
+        if headers:
+            with open(args.out + ".headers", "w") as fh:
+                fh.write("".join(f"{k}: {v}\n" for k, v in headers.items()))
+        elif os.path.exists(args.out + ".headers"):
+            os.remove(args.out + ".headers")
+        print(f"wrote {args.out} ({len(data)} bytes)", file=sys.stderr)
         return 0
     if args.command == "parse":
         for path in args.files:
@@ -156,8 +197,8 @@ def main() -> int:
                 print(json.dumps({"file": path} | parse_wrk(fh.read())))
         return 0
 
-    out = {"server": args.label, "url": args.url, "duration_s": args.duration, "body_bytes": os.path.getsize(args.body),
-           "results": []}
+    out = {"server": args.label, "url": args.url, "duration_s": args.duration,
+           "body_bytes": os.path.getsize(args.body) if args.body else 0, "results": []}
     for c in (int(v) for v in args.connections.replace(" ", ",").split(",") if v.strip()):
         threads = max(1, min(args.threads, c))
         text = run_wrk(args.url, args.body, c, threads, args.duration, args.timeout)

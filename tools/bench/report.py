@@ -9,6 +9,8 @@ Reads from --tmp (each optional; a missing one makes its section say so):
     engine_onnxruntime_r*.json       ort_engine.py
     engine_numpy_r*.json             ort_engine.py --engine numpy
     http_peephole.json, http_fastapi.json   http_bench.py run
+    http_v2round_{predict,v2,health}_rN.json  the V2 rounds on the Peephole server (run.sh's v2_rounds)
+    http_kserve.json                 http_bench.py run against KServe's model server, V2 binary
     memory.json                      {"start_kb", "warm_kb", "end_kb", "hwm_kb", "requests"} of the Peephole server
 Engine figures are medians over the repeats (each measurement's p50/p90/p99 and throughput, per cell).
 """
@@ -133,6 +135,91 @@ def machine() -> list[str]:
     ]
 
 
+def package_version(name: str) -> str | None:
+    """The version of `name` in the peers' venv, as pip recorded it (the report runs outside the venv)."""
+    venv = os.environ.get("BENCH_VENV") or os.path.join(os.path.dirname(os.path.abspath(__file__)), ".venv")
+    for path in glob.glob(os.path.join(venv, "lib", "python*", "site-packages", f"{name}-*.dist-info")):
+        return os.path.basename(path)[len(name) + 1:].removesuffix(".dist-info")
+    return None
+
+
+def v2_section(t: str, demo) -> list[str]:
+    """KServe V2: binary infer against JSON /predict and /health on the same server (medians of the alternating
+    rounds, ranges in brackets), and Peephole against KServe's own model server with the same request."""
+    lines = ["", "## KServe V2 (issue 12)", ""]
+    rounds: dict = {}  # (kind, connections) -> [result rows]
+    body_bytes = {}
+    for path in sorted(glob.glob(os.path.join(t, "http_v2round_*_r*.json"))):
+        data = load(path)
+        if not data:
+            continue
+        kind = os.path.basename(path)[len("http_v2round_"):].rsplit("_r", 1)[0]
+        body_bytes[kind] = data.get("body_bytes")
+        for r in data["results"]:
+            rounds.setdefault((kind, r["connections"]), []).append(r)
+    kserve = load(os.path.join(t, "http_kserve.json"))
+    if not rounds and not kserve:
+        return lines + ["Not run."]
+
+    def med(kind, conns, field="requests_per_s"):
+        rows = rounds.get((kind, conns), [])
+        return statistics.median(r[field] for r in rows) if rows else None
+
+    def span(kind, conns, field="requests_per_s", digits=None):
+        rows = rounds.get((kind, conns), [])
+        if not rows:
+            return "not run"
+        values = [r[field] for r in rows]
+        f = (lambda v: f"{v:.{digits}f}") if digits is not None else fmt
+        return f"{f(statistics.median(values))} [{f(min(values))}–{f(max(values))}]"
+
+    n = max((len(v) for v in rounds.values()), default=0)
+    steps = demo[1] if demo else 40
+    lines += [f"The same {steps}-step one-hot sequence as `POST /predict` ({fmt(body_bytes.get('predict'))} bytes of "
+              f"JSON), sent as V2 `POST /v2/models/<model>/infer` with binary tensors: a JSON header with "
+              f"`binary_data_size`, `Inference-Header-Content-Length`, the floats little-endian "
+              f"({fmt(body_bytes.get('v2'))} bytes), asking `binary_data_output`. On one Peephole server, {n} rounds "
+              "whose order alternates; medians, ranges in brackets.", "",
+              "| request | connections | req/s | p50 ms | p99 ms | errors / non-2xx |", "|---|---|---|---|---|---|"]
+    labels = {"predict": "JSON `POST /predict`", "v2": "V2 binary infer", "health": "`GET /health`"}
+    for kind in ("predict", "v2", "health"):
+        for conns in sorted({c for k, c in rounds if k == kind}):
+            bad = sum(r.get("non_2xx", 0) + sum(r.get("errors", {}).values()) for r in rounds[(kind, conns)])
+            lines.append(f"| {labels[kind]} | {conns} | {span(kind, conns)} | {span(kind, conns, 'p50_ms', 3)} | "
+                         f"{span(kind, conns, 'p99_ms', 3)} | {bad} |")
+    lines += ["", "| check | target | measured | result |", "|---|---|---|---|"]
+    for conns in (1, 64):
+        a, b = med("v2", conns), med("predict", conns)
+        lines.append(ratio_row(f"V2 binary ÷ JSON /predict, {conns} connection{'s' if conns > 1 else ''}, req/s "
+                               "(issue 12: not slower)", "≥ 1×", a, b, lambda r: r >= 1,
+                               f"{fmt(a)} vs {fmt(b)} req/s"))
+    a, b = med("v2", 64), med("health", 64)
+    lines.append(ratio_row("V2 binary ÷ `GET /health`, 64 connections, req/s (issue 15)", "≥ 0.6×", a, b,
+                           lambda r: r >= 0.6, f"{fmt(a)} vs {fmt(b)} req/s"))
+
+    lines += ["", "### Against KServe's model server", ""]
+    if not kserve:
+        return lines + ["Not run."]
+    lines += ["KServe's own Python model server (`kserve.ModelServer`, 2 uvicorn workers, a custom `kserve.Model` "
+              "running ONNX Runtime with 1 intra-op thread per worker on the ONNX model built from the store's "
+              "weights; `tools/bench/kserve_server.py`), driven by the same wrk client with the same V2 binary "
+              "request, which it answers in binary too. Peephole's figures are the medians above.", "",
+              "| server | connections | req/s | p50 ms | p99 ms | errors / non-2xx |", "|---|---|---|---|---|---|"]
+    for r in kserve["results"]:
+        bad = r.get("non_2xx", 0) + sum(r.get("errors", {}).values())
+        lines.append(f"| KServe + ONNX Runtime | {r['connections']} | {fmt(r['requests_per_s'])} | {r['p50_ms']:.3f} | "
+                     f"{r['p99_ms']:.3f} | {bad} |")
+        if (("v2", r["connections"])) in rounds:
+            lines.append(f"| Peephole | {r['connections']} | {fmt(med('v2', r['connections']))} | "
+                         f"{med('v2', r['connections'], 'p50_ms'):.3f} | {med('v2', r['connections'], 'p99_ms'):.3f} | |")
+    k64 = next((r for r in kserve["results"] if r["connections"] == 64), None)
+    a = med("v2", 64)
+    if k64 and a:
+        lines += ["", f"Peephole ÷ KServe at 64 connections, V2 binary: **{a / k64['requests_per_s']:.2f}×** "
+                      f"({fmt(a)} vs {fmt(k64['requests_per_s'])} req/s)."]
+    return lines
+
+
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--out", default="bench/results.md")
@@ -190,6 +277,9 @@ def main() -> int:
         peers.append(f"numpy {numpy_meta.get('version')}" + (f" ({blas})" if blas else ""))
     if http_fa:
         peers.append("FastAPI + uvicorn (httptools, uvloop, 2 workers) + ONNX Runtime, 1 intra-op thread per worker")
+    kserve_meta = load(os.path.join(t, "http_kserve.json"))
+    if kserve_meta:
+        peers.append(f"KServe {package_version('kserve') or ''} model server (2 workers) + ONNX Runtime".replace("  ", " "))
     if peers:
         lines.append("- peers: " + "; ".join(peers))
 
@@ -352,6 +442,8 @@ def main() -> int:
                           f"{decode:.1f} µs; body to body (decode, forward pass, encode) {whole:.1f} µs."]
     else:
         lines.append("Not run.")
+
+    lines += v2_section(t, demo)
 
     # ---------------------------------------------------------------- dynamic batching, larger model
     modes = [("off", "off (`batch_max_size` 1)"),

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# `make bench`: Peephole's engine and HTTP benchmarks next to ONNX Runtime, numpy and a FastAPI server, measured
-# side by side in one run; writes bench/results.md and keeps the raw outputs in bench/tmp/ (gitignored).
+# `make bench`: Peephole's engine and HTTP benchmarks next to ONNX Runtime, numpy, a FastAPI server and KServe's
+# model server (the V2 protocol), measured side by side in one run; writes bench/results.md and keeps the raw
+# outputs in bench/tmp/ (gitignored).
 #
 #   BENCH_SECONDS=2          seconds per engine measurement (each shape × threads × batch)
 #   BENCH_REPEATS=3          engine runs, interleaved Peephole / ONNX Runtime / numpy; the table shows medians
@@ -17,6 +18,8 @@
 #   BENCH_VENV=path          the peers' venv (default tools/bench/.venv, created with pinned requirements.txt)
 #   BENCH_WAIT_BUILDS=600    before measuring, wait up to this many seconds for other swift-build processes
 #   BENCH_BATCHING=1         the HTTP batching comparison on a random-weight LSTM(256) over 200 steps (0: skip)
+#   BENCH_V2_ROUNDS=3        rounds of V2 binary infer vs JSON /predict (1 and 64 connections) and GET /health
+#                            (64) on the same server, alternating; the report shows medians and ranges (0: skip)
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -48,7 +51,7 @@ say() { echo "bench: $*" >&2; }
 
 mkdir -p "$TMP"
 rm -f "$TMP"/engine_*.json "$TMP"/http_*.json "$TMP"/memory.json "$TMP"/parity.json "$TMP"/wrk_*.txt \
-    "$TMP"/*.log "$TMP"/*.err
+    "$TMP"/*.log "$TMP"/*.err "$TMP"/body*
 
 # ---------------------------------------------------------------- servers started here are stopped on exit
 SERVER_PIDS=()
@@ -215,20 +218,44 @@ done
 wrk_requests() {  # raw wrk output file -> request count
     sed -n 's/^WRK_JSON .*"requests":\([0-9]*\).*/\1/p' "$1" | head -1
 }
-warm_up() {  # url label [body]
+warm_up() {  # url label [body]; the body's headers, if it has any, are in BODY.headers (http_bench.py body)
     [ "$WARMUP" -gt 0 ] 2>/dev/null || { echo 0; return; }
-    WRK_BODY="${3:-$TMP/body.json}" wrk -t "$WRK_THREADS" -c 64 -d "${WARMUP}s" -s "$HERE/wrk_post.lua" "$1" \
+    local body="${3:-$TMP/body.json}" headers=""
+    [ -f "$body.headers" ] && headers="$body.headers"
+    WRK_BODY="$body" WRK_HEADERS="$headers" wrk -t "$WRK_THREADS" -c 64 -d "${WARMUP}s" -s "$HERE/wrk_post.lua" "$1" \
         > "$TMP/wrk_$2_warmup.txt" 2>&1 || true
     wrk_requests "$TMP/wrk_$2_warmup.txt"
 }
-http_run() {  # url label
-    python3 "$HERE/http_bench.py" run --url "$1" --body "$TMP/body.json" --label "$2" \
-        --connections "${CONNECTIONS// /,}" --duration "$HTTP_SECONDS" --threads "$WRK_THREADS" --raw-dir "$TMP" \
+http_run() {  # url label [body [connections]]; no body: GET
+    local body=(--body "${3-$TMP/body.json}")
+    [ -n "${3-x}" ] || body=()
+    python3 "$HERE/http_bench.py" run --url "$1" "${body[@]+"${body[@]}"}" --label "$2" \
+        --connections "${4:-${CONNECTIONS// /,}}" --duration "$HTTP_SECONDS" --threads "$WRK_THREADS" --raw-dir "$TMP" \
         > "$TMP/http_$2.json" || { note "the HTTP benchmark of $2 failed"; rm -f "$TMP/http_$2.json"; }
+}
+# The V2 path against /predict on the same server (port $1): binary V2 infer and JSON /predict at 1 and 64
+# connections and GET /health at 64, in BENCH_V2_ROUNDS rounds whose order alternates.
+V2_ROUNDS="${BENCH_V2_ROUNDS:-3}"
+v2_rounds() {
+    local base="http://127.0.0.1:$1" r kind kinds
+    warm_up "$base/v2/models/$MODEL/infer" peephole_v2 "$TMP/body_v2.bin" > /dev/null
+    for r in $(seq "$V2_ROUNDS"); do
+        kinds="predict v2 health"
+        [ $((r % 2)) = 0 ] && kinds="health v2 predict"
+        say "HTTP: peephole V2 round $r/$V2_ROUNDS ($kinds)"
+        for kind in $kinds; do
+            case "$kind" in
+                predict) http_run "$base/predict" "v2round_predict_r$r" "$TMP/body.json" 1,64 ;;
+                v2) http_run "$base/v2/models/$MODEL/infer" "v2round_v2_r$r" "$TMP/body_v2.bin" 1,64 ;;
+                health) http_run "$base/health" "v2round_health_r$r" "" 64 ;;
+            esac
+        done
+    done
 }
 
 if [ "$HAVE_WRK" = 1 ]; then
     python3 "$HERE/http_bench.py" body --store "$STORE" --model "$MODEL" --out "$TMP/body.json"
+    python3 "$HERE/http_bench.py" body --format v2-binary --store "$STORE" --model "$MODEL" --out "$TMP/body_v2.bin"
     quiet_machine
     phase_start
 
@@ -265,6 +292,9 @@ if [ "$HAVE_WRK" = 1 ]; then
         printf '{"start_kb": %s, "warm_kb": %s, "end_kb": %s, "hwm_kb": %s, "requests": %s}\n' \
             "$START_KB" "$WARM_KB" "$END_KB" "$HWM_KB" "$TOTAL_REQ" > "$TMP/memory.json"
         say "peephole resident memory: ${START_KB} kB at ready, ${WARM_KB} kB warm, ${END_KB} kB after $TOTAL_REQ requests (peak ${HWM_KB} kB)"
+        if [ "$V2_ROUNDS" -gt 0 ] 2>/dev/null; then
+            v2_rounds "$PORT"
+        fi
     else
         note "peephole serve did not become ready: $(tail -1 "$TMP/peephole_serve.log" 2>/dev/null) (bench/tmp/peephole_serve.log)"
     fi
@@ -290,6 +320,31 @@ if [ "$HAVE_WRK" = 1 ]; then
         fi
         stop_server "$PID"
         phase_end "the HTTP benchmark of the FastAPI peer"
+
+        # KServe's own model server on the same ONNX model, driven with the same V2 binary request.
+        quiet_machine
+        phase_start
+        PORT="$(free_port)"
+        say "starting the KServe peer on port $PORT"
+        "$VPY" "$HERE/kserve_server.py" --store "$STORE" --model "$MODEL" --port "$PORT" --workers 2 \
+            > "$TMP/kserve_serve.log" 2>&1 &
+        PID=$!
+        SERVER_PIDS+=("$PID")
+        if wait_ready "http://127.0.0.1:$PORT/v2/models/$MODEL/ready" "$PID" 120; then
+            # Both workers: each builds its session on its own, and KServe's parent kills (and restarts) a
+            # worker that has not answered its ping within 5 s, which a slow start can cause: let that pass first.
+            sleep 8
+            warm_up "http://127.0.0.1:$PORT/v2/models/$MODEL/infer" kserve "$TMP/body_v2.bin" > /dev/null
+            say "HTTP: KServe peer, V2 binary, connections 1 and 64, ${HTTP_SECONDS}s each"
+            http_run "http://127.0.0.1:$PORT/v2/models/$MODEL/infer" kserve "$TMP/body_v2.bin" 1,64
+            if grep -q 'Child process .* died' "$TMP/kserve_serve.log"; then
+                note "KServe restarted $(grep -c 'Child process .* died' "$TMP/kserve_serve.log") worker(s) that missed its 5 s ping (bench/tmp/kserve_serve.log): its figures include the restarts"
+            fi
+        else
+            note "the KServe peer did not become ready: $(tail -1 "$TMP/kserve_serve.log" 2>/dev/null) (bench/tmp/kserve_serve.log)"
+        fi
+        stop_server "$PID"
+        phase_end "the HTTP benchmark of the KServe peer"
     fi
 fi
 
@@ -335,7 +390,7 @@ fi
 if have python3; then
     python3 "$HERE/report.py" --out "$OUT" --tmp "$TMP" \
         --settings "BENCH_SECONDS=$SECONDS_PER" "BENCH_REPEATS=$REPEATS" "BENCH_HTTP_SECONDS=$HTTP_SECONDS" \
-                   "BENCH_CONNECTIONS=$CONNECTIONS" "BENCH_SOAK_SECONDS=$SOAK" \
+                   "BENCH_CONNECTIONS=$CONNECTIONS" "BENCH_SOAK_SECONDS=$SOAK" "BENCH_V2_ROUNDS=$V2_ROUNDS" \
         ${NOTES[@]+"${NOTES[@]/#/--note=}"}
     echo
     cat "$OUT"
