@@ -4,9 +4,9 @@ import PeepholeCore
 /// CLI; in the server within the model's admission bound, timed into the inference metrics,
 /// and through the batcher.
 public protocol InferenceRunner: Sendable {
-    /// The output of `pass` over `input` (validated), possibly computed in a pass shared with
-    /// other requests; `endpoint` labels the request in metrics.
-    func output(_ model: LoadedModel, _ pass: ForwardPass, input: Tensor, endpoint: String) async throws -> Tensor
+    /// The outputs of `pass` over `inputs` (validated, the model's in its order), possibly
+    /// computed in a pass shared with other requests; `endpoint` labels the request in metrics.
+    func outputs(_ model: LoadedModel, _ pass: ForwardPass, inputs: [Tensor], endpoint: String) async throws -> [Tensor]
 
     /// Runs `work` on `model` alone (introspection, a session step, generation) for a request of
     /// `batch` sequences.
@@ -18,11 +18,18 @@ public struct DirectRunner: InferenceRunner {
     /// A runner.
     public init() {}
 
-    public func output(_ model: LoadedModel, _ pass: ForwardPass, input: Tensor, endpoint: String) async throws -> Tensor {
-        pass.output(of: model.network, input)
+    public func outputs(_ model: LoadedModel, _ pass: ForwardPass, inputs: [Tensor], endpoint: String) async throws -> [Tensor] {
+        pass.outputs(of: model.network, inputs)
     }
 
     public func alone<T: Sendable>(_ model: LoadedModel, endpoint: String, batch: Int, _ work: @escaping @Sendable () throws -> T) async throws -> T {
         try work()
+    }
+}
+
+extension InferenceRunner {
+    /// The first output of `pass` over a one-input model's `input`: see `outputs(_:_:inputs:endpoint:)`.
+    func output(_ model: LoadedModel, _ pass: ForwardPass, input: Tensor, endpoint: String) async throws -> Tensor {
+        try await outputs(model, pass, inputs: [input], endpoint: endpoint)[0]
     }
 }

@@ -1,9 +1,8 @@
 import PeepholeCore
 
 /// A model's named inputs and outputs, as the serving protocols (KServe V2, TF Serving) list
-/// them in their metadata and match them in requests. The one place names and shapes are
-/// derived: a model has one input and one output today; a graph with several named ones only
-/// changes this file.
+/// them in their metadata and match them in requests: the Keras model's inputs (a Sequential
+/// model's one input is `input`) and outputs (Keras' `output_names`).
 public struct ModelSignature: Sendable, Equatable {
     /// One named tensor: shape batch first, nil for an axis of any size.
     public struct TensorSpec: Sendable, Equatable {
@@ -20,15 +19,10 @@ public struct ModelSignature: Sendable, Equatable {
     /// The model's outputs, in order.
     public var outputs: [TensorSpec]
 
-    /// The name of a single input when the stored architecture names none (the InputLayer's
-    /// name is not kept in the store).
-    public static let defaultInputName = "input"
-
-    /// The signature of `model`: its one input, named `input`, and its one output, named after
-    /// its last layer (Keras' output name for a Sequential model).
+    /// The signature of `model`.
     public init(_ model: LoadedModel) {
-        inputs = [TensorSpec(name: Self.defaultInputName, shape: [nil] + model.network.inputShape, dtype: model.network.inputDType)]
-        let last = model.network.layers.last
-        outputs = [TensorSpec(name: last?.name ?? "output", shape: [nil] + (last?.outputShape ?? model.network.inputShape), dtype: .float32)]
+        let network = model.network
+        inputs = network.inputs.map { TensorSpec(name: $0.name, shape: [nil] + $0.shape, dtype: $0.dtype) }
+        outputs = network.outputs.map { TensorSpec(name: $0.name, shape: [nil] + network.shape(of: $0), dtype: .float32) }
     }
 }

@@ -42,7 +42,11 @@ struct Bench: AsyncParsableCommand {
         BLAS.setThreads(1)
         let loaded = try ModelStore(path: store, access: .readOnly).load(model: model)
         let demo = loaded.network
-        var cases: [(name: String, network: Network)] = [("\(model) h64 T40 V76", demo)]
+        // A GRU as wide as the demo's LSTM: its steps should cost no more than the LSTM's.
+        var cases: [(name: String, network: Network)] = [
+            ("\(model) h64 T40 V76", demo),
+            ("random GRU h64 T40 V76", try Synthetic.network(cell: "GRU", hidden: 64, features: 76, outputs: 76)),
+        ]
         if !quick {
             for hidden in [256, 1024] {
                 cases.append(("random h\(hidden) T200 V76", try Synthetic.network(hidden: hidden, features: 76, outputs: 76)))
@@ -51,11 +55,12 @@ struct Bench: AsyncParsableCommand {
         let threadCounts = threads.split(separator: ",").compactMap { Int($0) }
         var results: [[String: Any]] = []
         for (name, network) in cases {
-            let steps = network.inputShape[0] ?? 200
+            let steps = network.inputShape[0] ?? (name.contains("T40") ? 40 : 200)
             let hidden = Synthetic.hidden(network)
             let features = network.inputShape.last! ?? 76
             let outputs = network.layers.last!.outputShape.last! ?? 0
-            let flops = Synthetic.flopsPerSequence(steps: steps, features: features, hidden: hidden, outputs: outputs)
+            let flops = Synthetic.flopsPerSequence(steps: steps, features: features, hidden: hidden, outputs: outputs,
+                                                   gates: name.contains("GRU") ? 3 : 4)
             for workers in threadCounts {
                 for batch in [1, 8, 64] {
                     let input = Synthetic.oneHot(batch: batch, steps: steps, features: features, seed: UInt64(batch))

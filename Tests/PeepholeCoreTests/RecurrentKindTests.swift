@@ -35,7 +35,7 @@ import Testing
     }
 
     @Test(arguments: [true, false])
-    func gruTraceHoldsItsIdentityAtEveryStep(resetAfter: Bool) {
+    func gruTraceHoldsItsIdentityAtEveryStep(resetAfter: Bool) throws {
         let units = 5, steps = 6, batch = 2
         let layer = gru(resetAfter: resetAfter, units: units, inputWidth: 3, goBackwards: resetAfter)
         let input = Tensor(shape: [batch, steps, 3], data: (0..<(batch * steps * 3)).map { sin(Float($0)) })
@@ -46,7 +46,7 @@ import Testing
         let recorder = TraceRecorder(options: options, layout: .gru, batch: batch, stepCount: steps, units: units, goBackwards: resetAfter)
         let mask = (0..<(batch * steps)).map { $0 != 3 && $0 != 10 }
         _ = layer.run(input, mask: mask, initial: nil, trace: recorder)
-        let trace = recorder.result
+        let trace = try #require(recorder.result)
         #expect(trace.gateNames == ["z", "r", "hh"])
         let gates = trace.gates!, sequence = trace.sequence!
         for row in 0..<batch {

@@ -64,10 +64,17 @@ final class PassLog: @unchecked Sendable {
     var passes: [[Int]] { lock.withLock { shapes } }
 
     /// An `InferenceBatcher.Compute`.
-    func compute(_ model: LoadedModel, _ pass: ForwardPass, _ input: Tensor) throws -> Tensor {
-        lock.withLock { shapes.append(input.shape) }
+    func compute(_ model: LoadedModel, _ pass: ForwardPass, _ inputs: [Tensor]) throws -> [Tensor] {
+        lock.withLock { shapes.append(inputs[0].shape) }
         if fails { throw Failure() }
-        return InferenceBatcher.forward(model, pass, input)
+        return InferenceBatcher.forward(model, pass, inputs)
+    }
+}
+
+extension InferenceBatcher {
+    /// The first output of `pass` for a one-input model's `input`.
+    func run(_ model: LoadedModel, _ pass: ForwardPass, input: Tensor) async throws -> Tensor {
+        try await run(model, pass, inputs: [input])[0]
     }
 }
 
@@ -93,21 +100,25 @@ func runInOrder(_ batcher: InferenceBatcher, _ model: LoadedModel, _ inputs: [Te
 /// the structures differ): says whether an inexact answer is a rounding or a wrong row.
 func largestDifference(_ a: String, _ b: String) -> Double? {
     func numbers(_ text: String) -> [Double]? {
-        guard let value = try? JSONSerialization.jsonObject(with: Data(text.utf8)) else { return nil }
-        var found: [Double] = []
-        func walk(_ value: Any) {
-            switch value {
-            case let number as NSNumber: found.append(number.doubleValue)
-            case let array as [Any]: array.forEach(walk)
-            case let object as [String: Any]: object.keys.sorted().forEach { walk(object[$0]!) }
-            default: break
-            }
-        }
-        walk(value)
-        return found
+        (try? JSONSerialization.jsonObject(with: Data(text.utf8))).map { PeepholeServerTests.numbers(in: $0) }
     }
     guard let x = numbers(a), let y = numbers(b), x.count == y.count else { return nil }
     return zip(x, y).map { abs($0 - $1) }.max() ?? 0
+}
+
+/// Every number of a JSON value read by Foundation, in order (an object's by sorted key).
+func numbers(in value: Any) -> [Double] {
+    var found: [Double] = []
+    func walk(_ value: Any) {
+        switch value {
+        case let number as NSNumber: found.append(number.doubleValue)
+        case let array as [Any]: array.forEach(walk)
+        case let object as [String: Any]: object.keys.sorted().forEach { walk(object[$0]!) }
+        default: break
+        }
+    }
+    walk(value)
+    return found
 }
 
 /// The largest difference between two tensors of the same shape (nil when the shapes differ).

@@ -131,7 +131,37 @@ import Testing
         let input = try inputs([(2, 4)], model)[0]
         let output = try await batcher.run(model, .layer(1), input: input)
         #expect(log.passes == [[2, 4, 6]])
-        #expect(output == InferenceBatcher.forward(model, .layer(1), input))
+        #expect(output == InferenceBatcher.forward(model, .layer(1), [input])[0])
         #expect(batcher.statistics == .init(requests: 1, passes: 1, sharedRequests: 0, queued: 0))
+    }
+
+    @Test func requestsToASeveralInputModelShareAPassAndGetTheirOwnRowsOfEveryOutput() async throws {
+        let testStore = try TestStore([.twoHeads])
+        defer { testStore.remove() }
+        let model = try testStore.store.load(model: "two_heads")
+        let recorded = try JSONSerialization.jsonObject(with: Data(contentsOf: Fixtures.keras.appendingPathComponent("graphs/two_heads.k3.expected.json"))) as! [String: Any]
+        let columns = recorded["inputs"] as! [String: [Any]]
+        // Each recorded row as a request of one sequence, every input's row.
+        let requests = (0..<3).map { row in
+            model.network.inputs.map { input in
+                let values = numbers(in: columns[input.name]![row]).map(Float.init)
+                return Tensor(shape: [1] + input.shape.map { $0 ?? values.count }, data: values)
+            }
+        }
+        let log = PassLog()
+        let batcher = batcher(maxSize: 3, log)
+        let outputs = try await withThrowingTaskGroup(of: (Int, [Tensor]).self) { group in
+            for (index, inputs) in requests.enumerated() {
+                group.addTask { (index, try await batcher.run(model, .model, inputs: inputs)) }
+            }
+            return try await group.reduce(into: [:]) { $0[$1.0] = $1.1 }
+        }
+        #expect(log.passes == [[3, 6, 4]])
+        #expect(batcher.statistics.sharedRequests == 3)
+        for (index, inputs) in requests.enumerated() {
+            let alone = InferenceBatcher.forward(model, .model, inputs)
+            #expect(alone.count == 2)
+            #expect(outputs[index] == alone, "request \(index): every output bit for bit as alone")
+        }
     }
 }

@@ -34,6 +34,8 @@ struct FixtureModel: Sendable {
     static let embed = FixtureModel(file: "embed_mask.k3.keras", name: "embed", vocabulary: ["_"] + "abcdefghijk".map(String.init))
     /// Token ids → Embedding → Bidirectional LSTM ×2 → Dense(4); no vocabulary.
     static let bidi = FixtureModel(file: "bidi_concat.k3.keras", name: "bidi", vocabulary: nil)
+    /// Inputs `sequence` (6 token ids) and `side` (5 floats) → outputs `cls` and `reg`.
+    static let twoHeads = FixtureModel(file: "graphs/two_heads.k3.keras", name: "two_heads", vocabulary: nil)
 }
 
 /// A store in its own temporary directory, holding fixture models.

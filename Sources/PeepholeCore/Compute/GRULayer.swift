@@ -45,6 +45,7 @@ extension GRULayer: RecurrentDirection {
     var returnSequences: Bool { options.returnSequences }
     var goBackwards: Bool { options.goBackwards }
     var traceLayout: TraceRecorder.Layout { .gru }
+    var cellActivation: Activation? { nil }
 
     func run(_ input: Tensor, mask: [Bool]?, initial: [Tensor]?, trace: TraceRecorder?) -> (output: Tensor, states: [Tensor]) {
         let batch = input.shape[0], steps = input.shape[1], units = options.units, width = 3 * units

@@ -43,7 +43,7 @@ struct LSTMLayer: Sendable {
     /// `mask` (`[batch·steps]`, batch-major, true where a step counts) makes masked steps keep the
     /// previous state and output the previous output (or zeros with `zeroOutputForMask`), as Keras
     /// does. `initial` is the starting state (zeros when nil).
-    /// `trace`, when given, records the steps and units it was made for.
+    /// `trace`, when given, clamps the states and records the steps and units it was made for.
     func run(_ input: Tensor, mask: [Bool]?, initial: LSTMState? = nil, trace: TraceRecorder? = nil) -> Result {
         let batch = input.shape[0], steps = input.shape[1], units = options.units, gates = 4 * units
         precondition(input.shape.count == 3 && input.shape[2] == inputWidth, "LSTM input shape \(input.shape)")
@@ -77,11 +77,14 @@ struct LSTMLayer: Sendable {
                             Kernels.lstmCell(z: zRow, gates: gate, c: c + state, h: h + state, units: units,
                                              activation: options.activation, recurrentActivation: options.recurrentActivation)
                         }
+                    }
+                    // Clamps (interventions) change the state before the step's output is taken.
+                    trace?.record(step: step, row: row, kept: kept, z: zRow, gates: gate, h: h + state, c: c + state, width: units)
+                    if kept {
                         (output + state).update(from: h + state, count: units)
                     } else if options.zeroOutputForMask {
                         (output + state).update(repeating: 0, count: units)
                     }
-                    trace?.record(step: step, row: row, kept: kept, z: zRow, gates: gate, h: h + state, c: c + state, width: units)
                     if options.returnSequences {
                         (sequence + (row * steps + step) * units).update(from: output + state, count: units)
                     }
@@ -123,6 +126,7 @@ extension LSTMLayer: RecurrentDirection {
     var returnSequences: Bool { options.returnSequences }
     var goBackwards: Bool { options.goBackwards }
     var traceLayout: TraceRecorder.Layout { .lstm }
+    var cellActivation: Activation? { options.activation }
 
     func run(_ input: Tensor, mask: [Bool]?, initial: [Tensor]?, trace: TraceRecorder?) -> (output: Tensor, states: [Tensor]) {
         let result = run(input, mask: mask, initial: initial.map { LSTMState(h: $0[0], c: $0[1]) }, trace: trace)

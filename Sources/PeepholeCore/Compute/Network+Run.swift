@@ -3,9 +3,9 @@ extension Network {
     /// layer `last` depends on. See `run(_:through:capture:states:initialStates:traces:)` with inputs.
     public func run(
         _ input: Tensor, through last: Int? = nil, capture: Set<Int> = [], states: Set<Int> = [],
-        initialStates: [Int: LayerState] = [:], traces: [Int: TraceOptions] = [:]
+        initialStates: [Int: LayerState] = [:], traces: [Int: TraceOptions] = [:], clamps: [Int: [StateClamp]] = [:]
     ) -> ForwardResult {
-        run([input], through: last, capture: capture, states: states, initialStates: initialStates, traces: traces)
+        run([input], through: last, capture: capture, states: states, initialStates: initialStates, traces: traces, clamps: clamps)
     }
 
     /// Runs the model on `inputs` (one tensor per model input, in order, validated by
@@ -15,15 +15,16 @@ extension Network {
     /// Keeps the outputs of the layers in `capture` and the final states of the recurrent layers in
     /// `states`. Recurrent layers in `initialStates` start from those states (validated by the
     /// caller) instead of what the graph feeds them (Keras `initial_state`) or zeros; recurrent
-    /// layers in `traces` record their steps.
+    /// layers in `traces` record their steps; recurrent layers in `clamps` have those states
+    /// clamped as they run (interventions).
     public func run(
         _ inputs: [Tensor], through last: Int? = nil, capture: Set<Int> = [], states: Set<Int> = [],
-        initialStates: [Int: LayerState] = [:], traces: [Int: TraceOptions] = [:]
+        initialStates: [Int: LayerState] = [:], traces: [Int: TraceOptions] = [:], clamps: [Int: [StateClamp]] = [:]
     ) -> ForwardResult {
         precondition(inputs.count == self.inputs.count, "\(inputs.count) inputs for a model of \(self.inputs.count)")
         let targets = last.map { [TensorSource.layer($0, output: 0)] } ?? outputs.map(\.source)
         // The whole model, as a plain prediction asks for, was worked out when the network was built.
-        let whole = last == nil && capture.isEmpty && states.isEmpty && traces.isEmpty
+        let whole = last == nil && capture.isEmpty && states.isEmpty && traces.isEmpty  // clamps change values, not what runs
         let needed = whole ? wholeRun.needed : self.needed(targets + capture.union(states).union(traces.keys).map { TensorSource.layer($0, output: 0) })
         var pass = Pass(network: self, inputs: inputs, pendingReads: whole ? wholeRun.pendingReads
             : Self.pendingReads(layers: layers, operations: operations, needed: needed, kept: targets))
@@ -38,7 +39,7 @@ extension Network {
                 var input = arguments[0]
                 if let source = call.mask { input.mask = pass.value(of: source, in: self).tensor.data.map { $0 != 0 } }
                 let graphState = call.initialState.map { pass.value(of: $0, in: self).tensor }
-                let recurrent = runRecurrent(index, input, initial: initialStates[index], graphState: graphState, trace: traces[index])
+                let recurrent = runRecurrent(index, input, initial: initialStates[index], graphState: graphState, trace: traces[index], clamps: clamps[index] ?? [])
                 outputs = recurrent.outputs
                 if states.contains(index) { result.states[index] = LayerState(directions: recurrent.finals) }
                 if !recurrent.traces.isEmpty { result.traces[index] = recurrent.traces }
@@ -135,8 +136,9 @@ extension Network {
     /// every direction's in turn), else zeros. Its outputs: the output, then with `return_state`
     /// every direction's final states; the output keeps the input's mask with `return_sequences`.
     /// Also returns each direction's final states and, when asked for, its trace.
-    private func runRecurrent(_ index: Int, _ input: Value, initial: LayerState?, graphState: [Tensor], trace options: TraceOptions?)
-        -> (outputs: [Value], finals: [[Tensor]], traces: [RecurrentTrace]) {
+    private func runRecurrent(_ index: Int, _ input: Value, initial: LayerState?, graphState: [Tensor], trace options: TraceOptions?,
+                              clamps: [StateClamp]) -> (outputs: [Value], finals: [[Tensor]], traces: [RecurrentTrace]) {
+        func directionClamps(_ direction: Int) -> [StateClamp] { clamps.filter { $0.direction == nil || $0.direction == direction } }
         let layer = layers[index], directions = layer.directions!
         var starts: [[Tensor]?]? = initial?.directions
         if initial == nil, !graphState.isEmpty {
@@ -149,13 +151,14 @@ extension Network {
         let output: Tensor, finals: [[Tensor]], recorders: [TraceRecorder]
         switch layer.operation {
         case let .recurrent(direction):
-            let recorder = direction.recorder(options, input: input.tensor)
+            let recorder = direction.recorder(options, clamps: directionClamps(0), input: input.tensor)
             let run = direction.run(input.tensor, mask: input.mask, initial: starts?[0] ?? nil, trace: recorder)
             output = run.output
             finals = [run.states]
             recorders = recorder.map { [$0] } ?? []
         case let .bidirectional(bidirectional):
-            let pair = (bidirectional.forward.recorder(options, input: input.tensor), bidirectional.backward.recorder(options, input: input.tensor))
+            let pair = (bidirectional.forward.recorder(options, clamps: directionClamps(0), input: input.tensor),
+                        bidirectional.backward.recorder(options, clamps: directionClamps(1), input: input.tensor))
             let run = bidirectional.run(input.tensor, mask: input.mask, initial: (starts?[0] ?? nil, starts?[1] ?? nil), traces: pair)
             output = run.output
             finals = [run.forward, run.backward]
@@ -165,6 +168,6 @@ extension Network {
         }
         let sequenceMask = directions[0].returnSequences ? input.mask : nil
         let stateOutputs = directions[0].returnState ? finals.joined().map { Value(tensor: $0, mask: nil) } : []
-        return ([Value(tensor: output, mask: sequenceMask)] + stateOutputs, finals, recorders.map(\.result))
+        return ([Value(tensor: output, mask: sequenceMask)] + stateOutputs, finals, recorders.compactMap(\.result))
     }
 }

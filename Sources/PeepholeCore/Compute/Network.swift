@@ -117,9 +117,10 @@ public struct Network: Sendable {
         layers.firstIndex { $0.name == name }
     }
 
-    /// The index of the input called `name`.
+    /// The index of the input called `name`. A one-input model's input also answers to `input`,
+    /// the name a Sequential model's input has, so a client may use it for any one-input model.
     public func inputIndex(named name: String) -> Int? {
-        inputs.firstIndex { $0.name == name }
+        inputs.firstIndex { $0.name == name } ?? (name == "input" && inputs.count == 1 ? 0 : nil)
     }
 
     /// The indices of the recurrent layers (LSTM, GRU, SimpleRNN, Bidirectional): the layers with state.
@@ -139,6 +140,20 @@ public struct Network: Sendable {
         }
         KerasGraph.dependencies(layers[index].call).forEach(visit)
         return found
+    }
+
+    /// The shape of `output` without the batch axis (nil for an axis of any size): a layer's
+    /// first output, a recurrent layer's state (`return_state`), or an input.
+    public func shape(of output: GraphOutput) -> [Int?] {
+        if !output.shape.isEmpty { return output.shape }
+        switch output.source {
+        case let .layer(index, 0): return layers[index].outputShape
+        case let .layer(index, tensor):
+            let names = layers[index].stateNames.count
+            return [layers[index].stateUnits.map { $0[(tensor - 1) / max(names, 1)] }]
+        case let .input(index): return inputs[index].shape
+        case .operation: return []
+        }
     }
 
     /// A Keras-style shape: `(None, 40, 76)`.

@@ -9,6 +9,8 @@ protocol RecurrentDirection: Sendable {
     var goBackwards: Bool { get }
     /// The gates the kind records in a trace.
     var traceLayout: TraceRecorder.Layout { get }
+    /// An LSTM's cell activation (`h = o·activation(c)`); nil for the kinds without a cell.
+    var cellActivation: Activation? { get }
 
     /// Runs over `input` `[batch, steps, inputWidth]` from `initial` states (zeros when nil; LSTM
     /// `[h, c]`, the others `[h]`), each `[batch, units]`. A step whose `mask` entry (`[batch·steps]`,
@@ -18,9 +20,12 @@ protocol RecurrentDirection: Sendable {
 }
 
 extension RecurrentDirection {
-    /// A recorder for this direction's run over `input`, when `options` asks for one.
-    func recorder(_ options: TraceOptions?, input: Tensor) -> TraceRecorder? {
-        options.map { TraceRecorder(options: $0, layout: traceLayout, batch: input.shape[0], stepCount: input.shape[1], units: units, goBackwards: goBackwards) }
+    /// A recorder for this direction's run over `input`, when `options` asks for a trace or
+    /// `clamps` for interventions.
+    func recorder(_ options: TraceOptions?, clamps: [StateClamp], input: Tensor) -> TraceRecorder? {
+        guard options != nil || !clamps.isEmpty else { return nil }
+        return TraceRecorder(options: options, clamps: clamps, cellActivation: cellActivation, layout: traceLayout, batch: input.shape[0], stepCount: input.shape[1],
+                             units: units, goBackwards: goBackwards)
     }
 }
 

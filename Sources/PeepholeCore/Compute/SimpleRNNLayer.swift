@@ -23,6 +23,7 @@ extension SimpleRNNLayer: RecurrentDirection {
     var returnSequences: Bool { options.returnSequences }
     var goBackwards: Bool { options.goBackwards }
     var traceLayout: TraceRecorder.Layout { .simpleRNN }
+    var cellActivation: Activation? { nil }
 
     func run(_ input: Tensor, mask: [Bool]?, initial: [Tensor]?, trace: TraceRecorder?) -> (output: Tensor, states: [Tensor]) {
         let batch = input.shape[0], steps = input.shape[1], units = options.units

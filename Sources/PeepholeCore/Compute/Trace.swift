@@ -60,7 +60,29 @@ public struct RecurrentTrace: Sendable, Equatable {
     public var preactivationNames: [String] = ["i", "f", "g", "o"]
 }
 
-/// Fills a trace during a run; a recurrent layer calls `record` after each step of each row.
+/// A clamp of a recurrent layer's state during a run (an intervention: ablation, activation
+/// patching): after each processed step in `steps`, `field` of `units` is set to `value`, so the
+/// layer's output at that step, its later steps and every layer after it see the clamped value.
+public struct StateClamp: Sendable, Equatable {
+    /// The state clamped: `h`, or an LSTM's `c`.
+    public var field: String
+    /// The units clamped; all when nil.
+    public var units: [Int]?
+    /// The processed steps clamped (as a trace counts them); every step when nil.
+    public var steps: Range<Int>?
+    /// The value they are set to.
+    public var value: Float
+    /// The direction of a Bidirectional layer (0 forward, 1 backward); both when nil.
+    public var direction: Int?
+
+    /// A clamp of `field` to `value`.
+    public init(field: String, units: [Int]? = nil, steps: Range<Int>? = nil, value: Float, direction: Int? = nil) {
+        (self.field, self.units, self.steps, self.value, self.direction) = (field, units, steps, value, direction)
+    }
+}
+
+/// Watches a recurrent layer's run, step by step: applies the state clamps asked for, then fills
+/// a trace when one is asked for. The layer calls `record` after each step of each row.
 final class TraceRecorder {
     /// The gates a recurrent kind keeps in its row buffer, in order, and what a masked step records.
     struct Layout {
@@ -77,6 +99,11 @@ final class TraceRecorder {
     }
 
     private let options: TraceOptions
+    /// Whether a trace is kept (else the recorder only clamps).
+    private let recording: Bool
+    private let clamps: [StateClamp]
+    /// An LSTM's cell activation: a clamped `c` gives the step's `h = o·activation(c)`.
+    private let cellActivation: Activation?
     private let layout: Layout
     private let units: [Int]
     private let steps: Range<Int>
@@ -84,8 +111,13 @@ final class TraceRecorder {
     /// The last kept value per row, recorded unit and repeated gate (`heldAtMask` nil).
     private var lastKept: [Float]
 
-    init(options: TraceOptions, layout: Layout, batch: Int, stepCount: Int, units unitCount: Int, goBackwards: Bool) {
+    init(options: TraceOptions?, clamps: [StateClamp] = [], cellActivation: Activation? = nil, layout: Layout, batch: Int, stepCount: Int,
+         units unitCount: Int, goBackwards: Bool) {
+        let options = options ?? TraceOptions()
         self.options = options
+        self.recording = !options.isEmpty
+        self.clamps = clamps.sorted { $0.field == "c" && $1.field != "c" }  // c first: h clamps then win
+        self.cellActivation = cellActivation
         self.layout = layout
         self.units = options.units ?? Array(0..<unitCount)
         self.steps = options.stepRange(count: stepCount)
@@ -100,11 +132,25 @@ final class TraceRecorder {
         lastKept = [Float](repeating: 0, count: batch * units.count * layout.gates.count)
     }
 
-    /// Records processed step `step` of batch row `row`: `z` is the row's pre-activations and
-    /// `gates` the same after their activations (valid when `kept`), `width` units per gate; `h`
-    /// and `c` the row's state after the step.
+    /// Clamps, then records processed step `step` of batch row `row`: `z` is the row's
+    /// pre-activations and `gates` the same after their activations (valid when `kept`), `width`
+    /// units per gate; `h` and `c` the row's state after the step, which the clamps change. A
+    /// clamped `c` of a kept step gives that step's `h = o·activation(c)` (unless `h` is clamped
+    /// too), so the LSTM's identities hold at the clamped step.
     func record(step: Int, row: Int, kept: Bool, z: UnsafePointer<Float>, gates: UnsafePointer<Float>,
-                h: UnsafePointer<Float>, c: UnsafePointer<Float>?, width: Int) {
+                h: UnsafeMutablePointer<Float>, c: UnsafeMutablePointer<Float>?, width: Int) {
+        for clamp in clamps where clamp.steps?.contains(step) ?? true {
+            guard let target = clamp.field == "c" ? c : h else { continue }
+            for unit in clamp.units ?? Array(0..<width) {
+                target[unit] = clamp.value
+                if clamp.field == "c", kept, let cellActivation {
+                    var activated = clamp.value
+                    Kernels.activateGate(cellActivation, &activated, count: 1)
+                    h[unit] = gates[3 * width + unit] * activated
+                }
+            }
+        }
+        guard recording else { return }
         let gateCount = layout.gates.count
         if options.gates && kept {
             for gate in 0..<gateCount where layout.heldAtMask[gate] == nil {
@@ -127,6 +173,6 @@ final class TraceRecorder {
         }
     }
 
-    /// The finished record.
-    var result: RecurrentTrace { trace }
+    /// The finished record, when one was asked for.
+    var result: RecurrentTrace? { recording ? trace : nil }
 }

@@ -6,11 +6,12 @@ public enum ForwardPass: Hashable, Sendable {
     /// The output of the layer at this index.
     case layer(Int)
 
-    /// This pass's output for `input` (validated).
-    public func output(of network: Network, _ input: Tensor) -> Tensor {
+    /// This pass's outputs for `inputs` (validated, the model's in its order): every model
+    /// output, or the layer's output.
+    public func outputs(of network: Network, _ inputs: [Tensor]) -> [Tensor] {
         switch self {
-        case .model: network.run(input).output
-        case let .layer(index): network.run(input, through: index, capture: [index]).layerOutputs[index]!
+        case .model: network.run(inputs).outputs
+        case let .layer(index): [network.run(inputs, through: index, capture: [index]).layerOutputs[index]!]
         }
     }
 }
@@ -26,18 +27,37 @@ public struct LayerQuery: Sendable {
     public var trace = TraceOptions()
     /// The state the layer starts from instead of zeros.
     public var initialState: LayerState?
+    /// States clamped during the pass (interventions), by layer index.
+    public var clamps: [Int: [StateClamp]] = [:]
 
     /// A query of the layer at `layer` for its output alone.
     public init(layer: Int) { self.layer = layer }
 
     /// Whether only the output is asked for: then the pass may be shared with other requests.
-    public var isPlain: Bool { !states && trace.isEmpty && initialState == nil }
+    public var isPlain: Bool { !states && trace.isEmpty && initialState == nil && clamps.isEmpty }
 
     /// Runs the layers this one depends on over `inputs` (validated, the model's in its order),
     /// recording what is asked.
     public func run(on network: Network, _ inputs: [Tensor]) -> ForwardResult {
         network.run(
             inputs, through: layer, capture: [layer], states: states ? [layer] : [],
-            initialStates: initialState.map { [layer: $0] } ?? [:], traces: trace.isEmpty ? [:] : [layer: trace])
+            initialStates: initialState.map { [layer: $0] } ?? [:], traces: trace.isEmpty ? [:] : [layer: trace], clamps: clamps)
+    }
+}
+
+extension StateClamp {
+    /// This clamp for a run that starts at step `offset` of the text it belongs to: its steps
+    /// counted from there; nil when none of them falls in that run.
+    func shifted(by offset: Int) -> StateClamp? {
+        guard let steps else { return self }
+        guard steps.upperBound > offset else { return nil }
+        var shifted = self
+        shifted.steps = max(0, steps.lowerBound - offset)..<(steps.upperBound - offset)
+        return shifted
+    }
+
+    /// `clamps` (by layer index) for a run that starts at step `offset`.
+    static func shift(_ clamps: [Int: [StateClamp]], by offset: Int) -> [Int: [StateClamp]] {
+        clamps.mapValues { $0.compactMap { $0.shifted(by: offset) } }.filter { !$0.value.isEmpty }
     }
 }

@@ -15,6 +15,9 @@ public enum Generation {
         public var seed: UInt64
         /// Sample only among the `topK` most likely characters (0: all).
         public var topK = 0
+        /// States clamped while generating (interventions), by layer index; their steps count
+        /// the characters of the prompt and the generated text together.
+        public var clamps: [Int: [StateClamp]] = [:]
 
         /// Options for `prompt` with `seed` and the defaults.
         public init(prompt: String, seed: UInt64) {
@@ -45,24 +48,29 @@ public enum Generation {
         let stepwise = network.stepsIndependently
         let recurrent = Set(network.recurrentLayerIndices)
         var context = request.prompt.unicodeScalars.map(String.init)
-        /// The text so far as the model reads it when rerun: its last `requiredSteps` characters for a fixed length.
-        func window() throws -> Tensor {
-            let input = try model.encode(texts: [context.suffix(network.requiredSteps ?? context.count).joined()])
+        /// The text so far as the model reads it when rerun (its last `requiredSteps` characters
+        /// for a fixed length), and the clamps counted from its first character.
+        func window() throws -> (input: Tensor, clamps: [Int: [StateClamp]]) {
+            let length = network.requiredSteps ?? context.count
+            let input = try model.encode(texts: [context.suffix(length).joined()])
             try network.validate(input, field: "prompt")
-            return input
+            return (input, StateClamp.shift(request.clamps, by: context.count - min(length, context.count)))
         }
-        var result = network.run(try window(), states: stepwise ? recurrent : [])
+        let first = try window()
+        var result = network.run(first.input, states: stepwise ? recurrent : [], clamps: first.clamps)
         var random = SplitMix64(seed: request.seed)
         var text = String.UnicodeScalarView()
         for position in 0..<request.length {
             let next = sample(result.outputs[0].data, temperature: request.temperature, topK: request.topK, random: &random)
             text.append(contentsOf: vocabulary[next].unicodeScalars)
             guard position + 1 < request.length else { break }
+            context.append(vocabulary[next])
             if stepwise {
-                result = network.run(try model.encode(texts: [vocabulary[next]]), states: recurrent, initialStates: result.states)
+                result = network.run(try model.encode(texts: [vocabulary[next]]), states: recurrent, initialStates: result.states,
+                                     clamps: StateClamp.shift(request.clamps, by: context.count - 1))
             } else {
-                context.append(vocabulary[next])
-                result = network.run(try window())
+                let rerun = try window()
+                result = network.run(rerun.input, clamps: rerun.clamps)
             }
         }
         return String(text)

@@ -17,22 +17,24 @@ public struct SessionState: Sendable {
 
     /// Runs one chunk (validated) through the whole model from the carried states and carries
     /// the new ones; `layer`, if given, is also captured and recorded as it asks.
-    public mutating func step(_ model: LoadedModel, _ input: Tensor, layer: LayerQuery?) throws -> ForwardResult {
-        try step(model, input, capture: layer.map { [$0.layer] } ?? [],
-                 traces: layer.flatMap { $0.trace.isEmpty ? nil : [$0.layer: $0.trace] } ?? [:])
+    public mutating func step(_ model: LoadedModel, _ inputs: [Tensor], layer: LayerQuery?, clamps: [Int: [StateClamp]] = [:]) throws -> ForwardResult {
+        try step(model, inputs, capture: layer.map { [$0.layer] } ?? [],
+                 traces: layer.flatMap { $0.trace.isEmpty ? nil : [$0.layer: $0.trace] } ?? [:], clamps: clamps)
     }
 
-    /// Runs one chunk like `step(_:_:layer:)`, capturing the outputs of the layers in `capture`
-    /// and recording the steps of those in `traces` (several layers at once: the V2 protocol's
-    /// outputs).
-    public mutating func step(_ model: LoadedModel, _ input: Tensor, capture: Set<Int>, traces: [Int: TraceOptions]) throws -> ForwardResult {
-        let rows = input.shape[0]
+    /// Runs one chunk (`inputs`, one per model input, validated) like `step(_:_:layer:)`,
+    /// capturing the outputs of the layers in `capture` and recording the steps of those in
+    /// `traces` (several layers at once: the V2 protocol's outputs), and clamping `clamps`
+    /// (interventions, their steps counted in this chunk).
+    public mutating func step(_ model: LoadedModel, _ inputs: [Tensor], capture: Set<Int>, traces: [Int: TraceOptions],
+                              clamps: [Int: [StateClamp]] = [:]) throws -> ForwardResult {
+        let rows = inputs[0].shape[0]
         if let batch, batch != rows {
             throw PeepholeError.invalidInput(field: "inputs", message: "this session's batch size is \(batch) (fixed by its first step), got \(rows)")
         }
         let network = model.network
         let result = network.run(
-            input, capture: capture, states: Set(network.recurrentLayerIndices), initialStates: states, traces: traces)
+            inputs, capture: capture, states: Set(network.recurrentLayerIndices), initialStates: states, traces: traces, clamps: clamps)
         batch = rows
         states = result.states
         steps += 1

@@ -40,7 +40,7 @@ public struct CorpusActivations: Sendable {
             var session = SessionState(id: "corpus")
             for start in stride(from: 0, to: characters.count, by: chunk) {
                 let input = try model.encode(texts: [characters[start..<min(start + chunk, characters.count)].joined()])
-                let result = try session.step(model, input, layer: query)
+                let result = try session.step(model, [input], layer: query)
                 let trace = result.traces[layer]![0]
                 values += field == "h" ? trace.sequence! : trace.gates![field]!
             }

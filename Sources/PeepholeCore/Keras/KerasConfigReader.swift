@@ -45,7 +45,8 @@ struct KerasConfigReader {
             let (className, layerConfig, name) = try Self.identify(entry, model: modelClass)
             if className == "InputLayer" {
                 guard layers.isEmpty else { throw PeepholeError.unsupported(layer: name, detail: "an InputLayer after the first layer") }
-                input = Self.input(name: name, layerConfig)
+                // A Sequential model's one input is `input`, whatever its InputLayer is called.
+                input = Self.input(name: "input", layerConfig)
                 continue
             }
             if layers.isEmpty, input == nil, let shape = Self.batchShape(layerConfig) ?? Self.buildShape(entry) {

@@ -82,9 +82,10 @@ public struct KerasGraph: Sendable, Equatable, Codable {
         return KerasGraph(inputs: [input], outputs: [GraphOutput(name: layerNames.last ?? input.name, source: output)], calls: calls)
     }
 
-    /// Whether this graph is a chain: one input through every layer in turn to one output.
+    /// Whether this graph is a chain: one input named `input` (a Sequential model's) through every
+    /// layer in turn to one output; such a graph is stored as its input shape alone.
     public var isChain: Bool {
-        guard inputs.count == 1, outputs.count == 1, operations.isEmpty else { return false }
+        guard inputs.count == 1, inputs[0].name == "input", outputs.count == 1, operations.isEmpty else { return false }
         guard outputs[0].source == (calls.isEmpty ? .input(0) : .layer(calls.count - 1, output: 0)) else { return false }
         return calls.enumerated().allSatisfy { index, call in
             call == LayerCall(inputs: [index == 0 ? .input(0) : .layer(index - 1, output: 0)])

@@ -69,21 +69,21 @@ public struct KServeV2API: Sendable {
     /// `POST …/infer`: runs `request` on `model` (from `session`'s carried states when the request
     /// belongs to a sequence; the session runs on `model`), computing only the outputs asked.
     public func infer(_ request: V2InferRequest, model: LoadedModel, session: (any SessionHolder)? = nil) async throws -> V2InferResponse {
-        let input = try modelInput(request, model: model)
-        let batch = input.shape[0]
+        let inputs = try modelInputs(request, model: model)
+        let batch = inputs[0].shape[0]
         let requested = request.outputs ?? ModelSignature(model).outputs.map { V2RequestedOutput(name: $0.name) }
         let selections = try requested.map { try OutputSelection($0, model: model) }
         let plan = try OutputPlan(selections, model: model)
         let result: OutputPlan.Computed
         if let session {
             result = .result(try await runner.alone(model, endpoint: "v2_infer", batch: batch) {
-                try session.withState { try $0.step(model, input, capture: plan.capture, traces: plan.traces) }
+                try session.withState { try $0.step(model, inputs, capture: plan.capture, traces: plan.traces) }
             })
         } else if let pass = plan.sharedPass {
-            result = .output(try await runner.output(model, pass, input: input, endpoint: "v2_infer"))
+            result = .outputs(try await runner.outputs(model, pass, inputs: inputs, endpoint: "v2_infer"))
         } else {
             result = .result(try await runner.alone(model, endpoint: "v2_infer", batch: batch) {
-                model.network.run(input, through: plan.through, capture: plan.capture, states: plan.states, traces: plan.traces)
+                model.network.run(inputs, through: plan.through, capture: plan.capture, states: plan.states, traces: plan.traces)
             })
         }
         let outputs = zip(requested, selections).map { requested, selection in
@@ -93,24 +93,28 @@ public struct KServeV2API: Sendable {
         return V2InferResponse(modelName: model.info.model, modelVersion: String(model.info.version), id: request.id, outputs: outputs)
     }
 
-    /// The model's input from the request's: every input the signature names, nothing else.
-    private func modelInput(_ request: V2InferRequest, model: LoadedModel) throws -> Tensor {
+    /// The model's inputs from the request's, in the model's order: every input the signature
+    /// names, nothing else.
+    private func modelInputs(_ request: V2InferRequest, model: LoadedModel) throws -> [Tensor] {
         let expected = ModelSignature(model).inputs
         let names = expected.map { "'\($0.name)'" }.joined(separator: ", ")
-        var seen: Set<String> = []
+        var given: [Int: V2Input] = [:]
         for input in request.inputs {
-            guard expected.contains(where: { $0.name == input.name }) else {
+            guard let index = model.network.inputIndex(named: input.name) else {
                 throw PeepholeError.invalidInput(field: "inputs", message: "unexpected input '\(input.name)': model '\(model.info.model)' takes \(names)")
             }
-            guard seen.insert(input.name).inserted else {
+            guard given.updateValue(input, forKey: index) == nil else {
                 throw PeepholeError.invalidInput(field: "inputs", message: "input '\(input.name)' is given twice")
             }
         }
-        // One input today; a model with several would build one tensor per name here.
-        guard let input = request.inputs.first(where: { $0.name == expected[0].name }) else {
-            throw PeepholeError.invalidInput(field: "inputs", message: "missing input \(names) of model '\(model.info.model)'")
+        let tensors = try expected.enumerated().map { index, spec in
+            guard let input = given[index] else {
+                throw PeepholeError.invalidInput(field: "inputs", message: "missing input '\(spec.name)' of model '\(model.info.model)' (it takes \(names))")
+            }
+            return try input.tensor(for: model, index: index, limits: limits)
         }
-        return try input.tensor(for: model, limits: limits)
+        try model.network.validate(inputs: tensors, fields: expected.map(\.name))
+        return tensors
     }
 }
 

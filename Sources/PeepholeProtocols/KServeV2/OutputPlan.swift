@@ -16,9 +16,9 @@ struct OutputPlan: Sendable {
     /// plain layer or model output.
     var sharedPass: ForwardPass?
 
-    /// What a pass produced: a shared pass's one output, or a full result.
+    /// What a pass produced: a shared pass's outputs, or a full result.
     enum Computed {
-        case output(Tensor)
+        case outputs([Tensor])
         case result(ForwardResult)
     }
 
@@ -50,9 +50,9 @@ struct OutputPlan: Sendable {
                 traces[selection.layer] = options
             }
         }
-        if selections.count == 1, selections[0].field == .output {
-            let outputs = model.network.outputs.map(\.source)
-            sharedPass = outputs == [.layer(selections[0].layer, output: 0)] ? .model : .layer(selections[0].layer)
+        if selections.count == 1, case let .output(tensor) = selections[0].field {
+            let outputs = model.network.outputs.map(\.source), source = TensorSource.layer(selections[0].layer, output: tensor)
+            sharedPass = outputs == [source] ? .model : tensor == 0 ? .layer(selections[0].layer) : nil
         }
     }
 
@@ -60,12 +60,12 @@ struct OutputPlan: Sendable {
     func extract(_ selection: OutputSelection, from computed: Computed) -> (shape: [Int], data: [Float]) {
         let result: ForwardResult
         switch computed {
-        case let .output(tensor): return (tensor.shape, tensor.data)
+        case let .outputs(tensors): return (tensors[0].shape, tensors[0].data)
         case let .result(full): result = full
         }
         switch selection.field {
-        case .output:
-            let tensor = result.layerOutputs[selection.layer]!
+        case let .output(tensor):
+            let tensor = result.layerOutputTensors[selection.layer]![tensor]
             return (tensor.shape, tensor.data)
         case let .state(direction, index):
             let tensor = result.states[selection.layer]!.directions[direction ?? 0][index]

@@ -8,7 +8,8 @@ import PeepholeCore
 struct OutputSelection: Sendable {
     /// What of the layer.
     enum Field: Sendable, Equatable {
-        case output
+        /// The layer's output at this index (a recurrent layer with `return_state`: output, then its states).
+        case output(tensor: Int)
         /// The state at this index of the layer's `stateNames`.
         case state(direction: Int?, index: Int)
         case sequence(direction: Int?)
@@ -38,8 +39,10 @@ struct OutputSelection: Sendable {
     init(_ requested: V2RequestedOutput, model: LoadedModel) throws {
         self.name = requested.name
         let network = model.network
-        if let index = network.layerIndex(named: requested.name) {
-            (layer, field) = (index, .output)
+        if let output = network.outputs.first(where: { $0.name == requested.name }), case let .layer(index, tensor) = output.source {
+            (layer, field) = (index, .output(tensor: tensor))
+        } else if let index = network.layerIndex(named: requested.name) {
+            (layer, field) = (index, .output(tensor: 0))
         } else {
             (layer, field) = try Self.parse(requested.name, model: model)
         }

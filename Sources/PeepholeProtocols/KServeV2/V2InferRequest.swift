@@ -35,22 +35,32 @@ public struct V2Input: Sendable {
         case strings([String])
     }
 
-    /// The model input: numbers as a tensor of the sent shape, strings encoded as text; checked
-    /// against `limits` and the network.
-    func tensor(for model: LoadedModel, limits: RequestLimits) throws -> Tensor {
+    /// The model input at `index`: numbers as a tensor of the sent shape, strings encoded as
+    /// text (into the model's text input only); checked against `limits` (the caller checks all
+    /// of them against the network together).
+    func tensor(for model: LoadedModel, index: Int, limits: RequestLimits) throws -> Tensor {
+        let input: Tensor
         switch values {
         case let .numbers(data):
             guard !shape.isEmpty else { throw PeepholeError.invalidInput(field: name, message: "shape [] is a scalar: send a batch") }
-            let input = Tensor(shape: shape, data: data)
-            try limits.check(input, field: name)
-            try model.network.validate(input, field: name)
-            return input
+            input = Tensor(shape: shape, data: data)
         case let .strings(texts):
             guard shape.count == 1 || (shape.count == 2 && shape[1] == 1) else {
                 throw PeepholeError.invalidInput(field: name, message: "BYTES input has shape \(shape): send one string per sequence, shape [batch] or [batch, 1]")
             }
-            return try InputBody.text(.array(texts.map(JSONValue.string)), others: [:]).tensor(for: model, limits: limits)
+            if let textInput = model.textInputIndex, textInput != index {
+                throw PeepholeError.invalidInput(field: name, message: "BYTES (text) goes to input '\(model.network.inputs[textInput].name)', the one the vocabulary encodes; send numbers here")
+            }
+            if texts.count > limits.maxBatch {
+                throw PeepholeError.invalidInput(field: name, message: "batch of \(texts.count) exceeds the limit of \(limits.maxBatch)")
+            }
+            if let long = texts.first(where: { $0.unicodeScalars.count > limits.maxSteps }) {
+                throw PeepholeError.invalidInput(field: name, message: "\(long.unicodeScalars.count) characters exceed the limit of \(limits.maxSteps) steps")
+            }
+            input = try model.encode(texts: texts)
         }
+        try limits.check(input, field: name)
+        return input
     }
 }
 

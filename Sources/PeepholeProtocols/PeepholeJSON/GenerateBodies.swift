@@ -5,11 +5,14 @@ import PeepholeCore
 public struct GenerateRequest: PeepholeRequestBody {
     /// What to generate.
     public var options: Generation.Options
+    /// States clamped while generating, checked against the model.
+    var interventions: Interventions
 
-    public static func maxDepth(_ limits: RequestLimits) -> Int { 4 }
+    public static func maxDepth(_ limits: RequestLimits) -> Int { 5 }
 
     public init(from decoder: any Decoder) throws {
-        let fields = try JSONFields(from: decoder, accepted: ["prompt", "length", "temperature", "seed", "top_k"])
+        let fields = try JSONFields(from: decoder, accepted: ["prompt", "length", "temperature", "seed", "top_k", Interventions.field])
+        interventions = try Interventions(fields)
         guard case let .string(prompt)? = fields["prompt"], !prompt.isEmpty else {
             throw PeepholeError.invalidInput(field: "prompt", message: "expected a non-empty string, got \(fields["prompt"]?.typeName ?? "nothing")")
         }

@@ -40,7 +40,7 @@ public enum InputBody: Sendable {
             return [try single(for: model, limits: limits)]
         case let .text(_, others):
             guard let textInput = model.textInputIndex else { return [try single(for: model, limits: limits)] }  // names what is missing
-            if others[specs[textInput].name] != nil {
+            if others.keys.contains(where: { model.network.inputIndex(named: $0) == textInput }) {
                 throw PeepholeError.invalidInput(field: "inputs.\(specs[textInput].name)", message: "given twice: text is encoded into this input")
             }
             named = others
@@ -48,11 +48,17 @@ public enum InputBody: Sendable {
         case let .named(given):
             named = given
         }
-        if let unknown = named.keys.sorted().first(where: { key in !specs.contains { $0.name == key } }) {
-            throw PeepholeError.invalidInput(field: "inputs.\(unknown)", message: "unknown input (the model's: \(specs.map(\.name).joined(separator: ", ")))")
+        var byIndex: [Int: Tensor] = [:]
+        for (key, tensor) in named.sorted(by: { $0.key < $1.key }) {
+            guard let index = model.network.inputIndex(named: key) else {
+                throw PeepholeError.invalidInput(field: "inputs.\(key)", message: "unknown input (the model's: \(specs.map(\.name).joined(separator: ", ")))")
+            }
+            guard byIndex.updateValue(tensor, forKey: index) == nil else {
+                throw PeepholeError.invalidInput(field: "inputs.\(key)", message: "given twice: it is input '\(specs[index].name)'")
+            }
         }
-        let tensors = try specs.map { spec in
-            guard let tensor = named[spec.name] else { throw PeepholeError.invalidInput(field: "inputs.\(spec.name)", message: "missing: the model takes it") }
+        let tensors = try specs.enumerated().map { index, spec in
+            guard let tensor = byIndex[index] else { throw PeepholeError.invalidInput(field: "inputs.\(spec.name)", message: "missing: the model takes it") }
             try limits.check(tensor, field: "inputs.\(spec.name)")
             return tensor
         }

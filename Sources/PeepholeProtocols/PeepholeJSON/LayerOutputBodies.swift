@@ -8,12 +8,15 @@ public struct LayerOutputRequest: PeepholeRequestBody {
     var options: LayerOptions
     /// `initial_state`: the state the layer starts from, checked against the layer.
     var initialState: JSONValue?
+    /// States clamped during the pass.
+    var interventions: Interventions
 
     public static func maxDepth(_ limits: RequestLimits) -> Int { limits.maxDepth + 2 }
 
     public init(from decoder: any Decoder) throws {
-        let fields = try JSONFields(from: decoder, accepted: LayerOptions.fields.union(["inputs", "text", "initial_state"]))
+        let fields = try JSONFields(from: decoder, accepted: LayerOptions.fields.union(["inputs", "text", "initial_state", Interventions.field]))
         input = try InputBody(fields)
+        interventions = try Interventions(fields)
         options = try LayerOptions(fields)
         initialState = fields["initial_state"]
     }

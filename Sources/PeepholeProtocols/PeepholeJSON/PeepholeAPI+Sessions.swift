@@ -18,16 +18,17 @@ extension PeepholeAPI {
     /// `POST /sessions/{id}/step`: one chunk from the carried states, and the layer asked for.
     public func step(_ request: SessionStepRequest, session: some SessionHolder) async throws -> SessionStepResponse {
         let model = session.model
-        let input = try request.input.tensor(for: model, limits: limits)
-        let batch = input.shape[0]
+        let inputs = try request.input.tensors(for: model, limits: limits)
+        let batch = inputs[0].shape[0]
         let query = try request.layer.map { name in
             try request.options.query(layer: try model.layerIndex(name), named: name, in: model, batch: batch)
         }
+        let clamps = try request.interventions.clamps(for: model)
         return try await runner.alone(model, endpoint: "session_step", batch: batch) {
             try session.withState { state in
-                let result = try state.step(model, input, layer: query)
+                let result = try state.step(model, inputs, layer: query, clamps: clamps)
                 return SessionStepResponse(
-                    session: state.id, model: model.info.model, version: model.info.version, step: state.steps, outputs: result.output,
+                    session: state.id, model: model.info.model, version: model.info.version, step: state.steps, outputs: OutputsJSON(result.outputs, of: model.network),
                     layer: query.map { LayerReport(request.layer!, $0, result, layer: model.network.layers[$0.layer], batch: batch) })
             }
         }

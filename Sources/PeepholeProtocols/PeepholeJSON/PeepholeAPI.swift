@@ -15,18 +15,21 @@ public struct PeepholeAPI: Sendable {
     }
 
     /// `POST …/predict`: the model's output (by output name for a model with several), and the
-    /// `top_k` tokens of each row if asked. A one-input, one-output model's pass may be shared with
-    /// other requests.
+    /// `top_k` tokens of each row if asked. The pass may be shared with other requests, unless it
+    /// has interventions.
     public func predict(_ request: PredictRequest, model: LoadedModel) async throws -> PredictResponse {
         let inputs = try request.input.tensors(for: model, limits: limits)
         if let k = request.topK { try Self.checkTopK(model, k: k) }
         let network = model.network
-        guard inputs.count == 1, network.outputs.count == 1 else {
-            let outputs = try await runner.alone(model, endpoint: "predict", batch: inputs[0].shape[0]) { network.run(inputs).outputs }
+        let clamps = try request.interventions.clamps(for: model)
+        let outputs = clamps.isEmpty
+            ? try await runner.outputs(model, .model, inputs: inputs, endpoint: "predict")
+            : try await runner.alone(model, endpoint: "predict", batch: inputs[0].shape[0]) { network.run(inputs, clamps: clamps).outputs }
+        guard outputs.count == 1 else {
             return PredictResponse(model: model.info.model, version: model.info.version,
-                                   outputs: .named(zip(network.outputs, outputs).map { ($0.name, $1) }), topK: nil)
+                                   outputs: OutputsJSON(outputs, of: network), topK: nil)
         }
-        let output = try await runner.output(model, .model, input: inputs[0], endpoint: "predict")
+        let output = outputs[0]
         let topK = request.topK.map { k in model.topTokens(output, k: k).map { $0.map { TokenProbability(token: $0.token, p: $0.p) } } }
         return PredictResponse(model: model.info.model, version: model.info.version, outputs: .single(output), topK: topK)
     }
@@ -38,10 +41,12 @@ public struct PeepholeAPI: Sendable {
         let index = try model.layerIndex(name)
         let inputs = try request.input.tensors(for: model, limits: limits)
         let batch = inputs[0].shape[0]
-        let query = try request.options.query(layer: index, named: name, in: model, initialState: request.initialState, batch: batch)
+        var asked = try request.options.query(layer: index, named: name, in: model, initialState: request.initialState, batch: batch)
+        asked.clamps = try request.interventions.clamps(for: model)
+        let query = asked
         let report: LayerReport
-        if query.isPlain, inputs.count == 1 {
-            let output = try await runner.output(model, .layer(index), input: inputs[0], endpoint: "layer_output")
+        if query.isPlain {
+            let output = try await runner.outputs(model, .layer(index), inputs: inputs, endpoint: "layer_output")[0]
             report = LayerReport(name: name, output: output, batch: batch)
         } else {
             let result = try await runner.alone(model, endpoint: "layer_output", batch: batch) { query.run(on: model.network, inputs) }
@@ -52,7 +57,9 @@ public struct PeepholeAPI: Sendable {
 
     /// `POST …/generate`: text continuing the prompt, one character at a time.
     public func generate(_ request: GenerateRequest, model: LoadedModel) async throws -> GenerateResponse {
-        let options = request.options
+        var asked = request.options
+        asked.clamps = try request.interventions.clamps(for: model)
+        let options = asked
         let text = try await runner.alone(model, endpoint: "generate", batch: 1) { try Generation.generate(model, options) }
         return GenerateResponse(model: model.info.model, version: model.info.version, prompt: options.prompt, text: text, seed: Int(options.seed))
     }

@@ -7,18 +7,21 @@ public protocol PeepholeRequestBody: Decodable, Sendable {
     static func maxDepth(_ limits: RequestLimits) -> Int
 }
 
-/// `POST …/predict`: `{"inputs"}` or `{"text"}`, and `top_k`.
+/// `POST …/predict`: `{"inputs"}` or `{"text"}`, `top_k` and `interventions`.
 public struct PredictRequest: PeepholeRequestBody {
     /// What to run the model on.
     public var input: InputBody
     /// How many most likely tokens to list per row.
     public var topK: Int?
+    /// States clamped during the pass.
+    var interventions: Interventions
 
     public static func maxDepth(_ limits: RequestLimits) -> Int { limits.maxDepth + 2 }
 
     public init(from decoder: any Decoder) throws {
-        let fields = try JSONFields(from: decoder, accepted: ["inputs", "text", "top_k"])
+        let fields = try JSONFields(from: decoder, accepted: ["inputs", "text", "top_k", Interventions.field])
         input = try InputBody(fields)
+        interventions = try Interventions(fields)
         switch fields["top_k"] {
         case nil: break
         case let .number(k)? where k >= 1 && k.rounded() == k && k < 1e9: topK = Int(k)
@@ -54,6 +57,11 @@ public struct TokenProbability: Encodable, Sendable {
 public enum OutputsJSON: Encodable, Sendable {
     case single(Tensor)
     case named([(name: String, tensor: Tensor)])
+
+    /// A model's `outputs`: one bare, several by output name.
+    init(_ outputs: [Tensor], of network: Network) {
+        self = outputs.count == 1 ? .single(outputs[0]) : .named(zip(network.outputs, outputs).map { ($0.name, $1) })
+    }
 
     public func encode(to encoder: any Encoder) throws {
         switch self {

@@ -8,12 +8,15 @@ public struct SessionStepRequest: PeepholeRequestBody {
     var layer: String?
     /// What to return of that layer besides its output.
     var options: LayerOptions
+    /// States clamped during the step, its steps counted in this chunk.
+    var interventions: Interventions
 
     public static func maxDepth(_ limits: RequestLimits) -> Int { limits.maxDepth + 2 }
 
     public init(from decoder: any Decoder) throws {
-        let fields = try JSONFields(from: decoder, accepted: LayerOptions.fields.union(["inputs", "text", "layer"]))
+        let fields = try JSONFields(from: decoder, accepted: LayerOptions.fields.union(["inputs", "text", "layer", Interventions.field]))
         input = try InputBody(fields)
+        interventions = try Interventions(fields)
         options = try LayerOptions(fields)
         layer = try fields.string("layer", expected: "a layer name")
     }
@@ -69,7 +72,7 @@ public struct SessionStepResponse: Encodable, Sendable {
     var model: String
     var version: Int
     var step: Int
-    var outputs: Tensor
+    var outputs: OutputsJSON
     var layer: LayerReport?
 
     public func encode(to encoder: any Encoder) throws {
@@ -78,7 +81,7 @@ public struct SessionStepResponse: Encodable, Sendable {
         try container.encode(model, forKey: JSONKey("model"))
         try container.encode(version, forKey: JSONKey("version"))
         try container.encode(step, forKey: JSONKey("step"))
-        try container.encode(TensorJSON(outputs), forKey: JSONKey("outputs"))
+        try container.encode(outputs, forKey: JSONKey("outputs"))
         try layer?.encode(into: &container)
     }
 }

@@ -56,7 +56,7 @@ public struct TFServingAPI: Sendable {
         writer.beginObject(Self.signatureName)
         for (key, tensors) in [("inputs", signature.inputs), ("outputs", signature.outputs)] {
             writer.beginObject(key)
-            for tensor in tensors {
+            for (index, tensor) in tensors.enumerated() {
                 writer.beginObject(tensor.name)
                 writer.string(tensor.dtype == .int32 ? "DT_INT32" : "DT_FLOAT", key: "dtype")
                 writer.beginObject("tensor_shape")
@@ -70,7 +70,7 @@ public struct TFServingAPI: Sendable {
                 writer.endArray()
                 writer.bool(false, key: "unknown_rank")
                 writer.endObject()
-                writer.string(key == "inputs" ? "serving_default_\(tensor.name):0" : "StatefulPartitionedCall:0", key: "name")
+                writer.string(key == "inputs" ? "serving_default_\(tensor.name):0" : "StatefulPartitionedCall:\(index)", key: "name")
                 writer.endObject()
             }
             writer.endObject()
@@ -84,56 +84,122 @@ public struct TFServingAPI: Sendable {
         return writer.bytes
     }
 
-    /// `POST …:predict`: `{"instances"}` → `{"predictions"}`, `{"inputs"}` → `{"outputs"}`; a
-    /// single output is written without its name.
+    /// `POST …:predict`: `{"instances"}` → `{"predictions"}`, `{"inputs"}` → `{"outputs"}`. A
+    /// model with several inputs takes each instance as `{name: row}` and the columns as `{name:
+    /// tensor}`; a single output is written without its name, several as `{name: row}` per
+    /// prediction or `{name: tensor}`, as TF Serving does.
     public func predict(_ body: [UInt8], model: LoadedModel) async throws -> [UInt8] {
         let fields = try JSONFields(try JSONValue.parse(body, maxDepth: limits.maxDepth + 3), accepted: ["signature_name", "instances", "inputs"])
         if let name = try fields.string("signature_name", expected: "a string"), name != Self.signatureName {
             throw PeepholeError.invalidInput(field: "signature_name", message: "serving signature name \"\(name)\" not found in signature def (this model has \"\(Self.signatureName)\")")
         }
         let signature = ModelSignature(model)
+        let names = signature.inputs.map(\.name)
         let rowFormat = fields["instances"] != nil
-        let value: JSONValue
+        let values: [JSONValue]
         switch (fields["instances"], fields["inputs"]) {
-        case let (instances?, nil): value = try Self.rowsInput(instances, name: signature.inputs[0].name)
-        case let (nil, inputs?): value = try Self.columnsInput(inputs, name: signature.inputs[0].name)
+        case let (instances?, nil): values = try Self.rowsInputs(instances, names: names)
+        case let (nil, inputs?): values = try Self.columnsInputs(inputs, names: names)
         case (nil, nil): throw PeepholeError.invalidInput(field: "instances", message: "missing: send {\"instances\": [...]} (rows) or {\"inputs\": ...} (columns)")
         case (_?, _?): throw PeepholeError.invalidInput(field: "inputs", message: "send either instances or inputs, not both")
         }
-        let input = try Self.input(value, field: rowFormat ? "instances" : "inputs").tensor(for: model, limits: limits)
-        let output = try await runner.output(model, .model, input: input, endpoint: "tfs_predict")
+        let field = rowFormat ? "instances" : "inputs"
+        let inputs = try Self.body(values, names: names, field: field, model: model).tensors(for: model, limits: limits)
+        let outputs = try await runner.outputs(model, .model, inputs: inputs, endpoint: "tfs_predict")
         var writer = JSONWriter()
         writer.beginObject()
-        // One output today: written bare; several would be an object by name (per row for instances).
-        writer.tensor(output, key: rowFormat ? "predictions" : "outputs")
+        if outputs.count == 1 {
+            writer.tensor(outputs[0], key: rowFormat ? "predictions" : "outputs")
+        } else if rowFormat {
+            writer.beginArray("predictions")
+            for row in 0..<outputs[0].shape[0] {
+                writer.beginObject()
+                for (spec, output) in zip(signature.outputs, outputs) { Self.write(row: row, of: output, key: spec.name, into: &writer) }
+                writer.endObject()
+            }
+            writer.endArray()
+        } else {
+            writer.beginObject("outputs")
+            for (spec, output) in zip(signature.outputs, outputs) { writer.tensor(output, key: spec.name) }
+            writer.endObject()
+        }
         writer.endObject()
         return writer.bytes
     }
 
-    /// The row format's input: a list of rows, or of `{name: row}` objects for named inputs.
-    private static func rowsInput(_ instances: JSONValue, name: String) throws -> JSONValue {
+    /// Row `row` of `output`: a number for a `[batch]` output, else nested arrays.
+    private static func write(row: Int, of output: Tensor, key: String, into writer: inout JSONWriter) {
+        let width = output.data.count / max(output.shape[0], 1)
+        let values = Array(output.data[(row * width)..<((row + 1) * width)])
+        if output.shape.count == 1 { return writer.float(values[0], key: key) }
+        writer.tensor(Tensor(shape: Array(output.shape.dropFirst()), data: values), key: key)
+    }
+
+    /// The row format's inputs, one value per input name: a list of rows (one input), or of
+    /// `{name: row}` objects.
+    private static func rowsInputs(_ instances: JSONValue, names: [String]) throws -> [JSONValue] {
         guard let rows = instances.elements, !rows.isEmpty else {
             throw PeepholeError.invalidInput(field: "instances", message: "expected a non-empty list of instances, got \(instances.typeName)")
         }
-        guard case .object = rows[0] else { return instances }
-        return .array(try rows.enumerated().map { index, row in
-            let fields = try JSONFields(row, accepted: [name], path: "instances[\(index)]", expected: "an object like instances[0]")
-            guard let value = fields[name] else { throw PeepholeError.invalidInput(field: "instances[\(index)].\(name)", message: "missing") }
+        guard case .object = rows[0] else {
+            guard names.count == 1 else {
+                throw PeepholeError.invalidInput(field: "instances[0]", message: "expected an object {\(names.map { "\"\($0)\": …" }.joined(separator: ", "))}: the model takes \(names.count) inputs")
+            }
+            return [instances]
+        }
+        var columns = [[JSONValue]](repeating: [], count: names.count)
+        for (index, row) in rows.enumerated() {
+            let fields = try JSONFields(row, accepted: accepted(names), path: "instances[\(index)]", expected: "an object like instances[0]")
+            for (column, name) in names.enumerated() {
+                guard let value = fields[name] ?? fields[alias(names)] else { throw PeepholeError.invalidInput(field: "instances[\(index)].\(name)", message: "missing") }
+                columns[column].append(value)
+            }
+        }
+        return columns.map(JSONValue.array)
+    }
+
+    /// The columnar format's inputs, one value per input name: a tensor (one input), or `{name: tensor}`.
+    private static func columnsInputs(_ inputs: JSONValue, names: [String]) throws -> [JSONValue] {
+        guard case .object = inputs else {
+            guard names.count == 1 else {
+                throw PeepholeError.invalidInput(field: "inputs", message: "expected an object {\(names.map { "\"\($0)\": …" }.joined(separator: ", "))}: the model takes \(names.count) inputs")
+            }
+            return [inputs]
+        }
+        let fields = try JSONFields(inputs, accepted: accepted(names), path: "inputs")
+        return try names.map { name in
+            guard let value = fields[name] ?? fields[alias(names)] else { throw PeepholeError.invalidInput(field: "inputs.\(name)", message: "missing") }
             return value
-        })
+        }
     }
 
-    /// The columnar format's input: a tensor, or `{name: tensor}` for named inputs.
-    private static func columnsInput(_ inputs: JSONValue, name: String) throws -> JSONValue {
-        guard case .object = inputs else { return inputs }
-        let fields = try JSONFields(inputs, accepted: [name], path: "inputs")
-        guard let value = fields[name] else { throw PeepholeError.invalidInput(field: "inputs.\(name)", message: "missing") }
-        return value
+    /// The names a request may use: the inputs', and `input` for a one-input model (`Network.inputIndex(named:)`).
+    private static func accepted(_ names: [String]) -> Set<String> {
+        Set(names).union(names.count == 1 ? ["input"] : [])
     }
 
-    /// Numbers as a tensor, or a list of strings as text for a model with a vocabulary.
-    private static func input(_ value: JSONValue, field: String) throws -> InputBody {
-        if let first = value.elements?.first, case .string = first { return .text(value, others: [:]) }
-        return .inputs(try TensorReading.tensor(value, field: field))
+    /// `input` for a one-input model, else no name.
+    private static func alias(_ names: [String]) -> String {
+        names.count == 1 ? "input" : ""
+    }
+
+    /// The inputs as the Peephole API reads them: numbers as tensors, a list of strings as text
+    /// for the model's text input.
+    private static func body(_ values: [JSONValue], names: [String], field: String, model: LoadedModel) throws -> InputBody {
+        var text: JSONValue?
+        var named: [String: Tensor] = [:]
+        for (name, value) in zip(names, values) {
+            let path = names.count == 1 ? field : "\(field).\(name)"
+            if let first = value.elements?.first, case .string = first {
+                guard names.count == 1 || model.textInputIndex.map({ names[$0] }) == name else {
+                    throw PeepholeError.invalidInput(field: path, message: "strings (text) go to input '\(model.textInputIndex.map { names[$0] } ?? "none")', the one the vocabulary encodes; send numbers here")
+                }
+                text = value
+            } else {
+                named[name] = try TensorReading.tensor(value, field: path)
+            }
+        }
+        if let text { return .text(text, others: names.count == 1 ? [:] : named) }
+        return names.count == 1 ? .inputs(named[names[0]]!) : .named(named)
     }
 }

@@ -14,8 +14,8 @@ struct BatchQueue {
         var model: String
         var version: Int
         var pass: ForwardPass
-        /// The input shape after the batch axis.
-        var item: [Int]
+        /// Each input's shape after the batch axis.
+        var items: [[Int]]
     }
 
     /// A request in the queue or in a pass. Its mutable fields are guarded by the batcher's lock.
@@ -23,18 +23,22 @@ struct BatchQueue {
         /// Arrival order.
         let id: UInt64
         let key: Key
-        let input: Tensor
+        /// One tensor per model input.
+        let inputs: [Tensor]
         let arrived: ContinuousClock.Instant
         /// Whether it is still queued: false once taken into a pass or cancelled.
         var queued = true
         /// The suspended request, once it waits.
-        var continuation: CheckedContinuation<Tensor, any Error>?
+        var continuation: CheckedContinuation<[Tensor], any Error>?
         /// The result, when it came before the request began to wait.
-        var outcome: Result<Tensor, any Error>?
+        var outcome: Result<[Tensor], any Error>?
 
-        init(id: UInt64, key: Key, input: Tensor, arrived: ContinuousClock.Instant) {
-            (self.id, self.key, self.input, self.arrived) = (id, key, input, arrived)
+        init(id: UInt64, key: Key, inputs: [Tensor], arrived: ContinuousClock.Instant) {
+            (self.id, self.key, self.inputs, self.arrived) = (id, key, inputs, arrived)
         }
+
+        /// The sequences it brings.
+        var rows: Int { inputs[0].shape[0] }
     }
 
     /// A worker waiting for its group to fill, and the timer that ends the wait at the deadline.
@@ -84,11 +88,11 @@ struct BatchQueue {
 
     /// Admits a request for `key`: with no group of its kind queued and a worker free, it takes
     /// the worker (and heads a new group when it waits for company); else it joins the group.
-    mutating func arrive(_ model: LoadedModel, _ key: Key, _ input: Tensor, _ limits: InferenceBatcher.Limits) -> Arrival {
-        let waiting = Waiting(id: nextID(), key: key, input: input, arrived: .now)
+    mutating func arrive(_ model: LoadedModel, _ key: Key, _ inputs: [Tensor], _ limits: InferenceBatcher.Limits) -> Arrival {
+        let waiting = Waiting(id: nextID(), key: key, inputs: inputs, arrived: .now)
         if groups[key] == nil, busy < workers {
             busy += 1
-            if limits.maxDelayMicroseconds == 0 || input.shape[0] >= limits.maxSize { return .runNow }
+            if limits.maxDelayMicroseconds == 0 || waiting.rows >= limits.maxSize { return .runNow }
             append(waiting, model)
             groups[key]!.claimed = true
             return .lead(waiting)
@@ -101,7 +105,7 @@ struct BatchQueue {
 
     private mutating func append(_ waiting: Waiting, _ model: LoadedModel) {
         groups[waiting.key, default: Group(model: model)].requests.append(waiting)
-        groups[waiting.key]!.sequences += waiting.input.shape[0]
+        groups[waiting.key]!.sequences += waiting.rows
     }
 
     /// Claims the unclaimed group whose oldest request came first, for a worker that is free
@@ -147,11 +151,11 @@ struct BatchQueue {
         guard var group = groups[key] else { return ([], false) }
         var batch: [Waiting] = []
         var sequences = 0
-        while let next = group.requests.first, batch.isEmpty || sequences + next.input.shape[0] <= maxSize {
+        while let next = group.requests.first, batch.isEmpty || sequences + next.rows <= maxSize {
             group.requests.removeFirst()
             next.queued = false
             batch.append(next)
-            sequences += next.input.shape[0]
+            sequences += next.rows
         }
         group.sequences -= sequences
         group.claimed = false
@@ -176,11 +180,11 @@ struct BatchQueue {
 
     /// Removes `waiting` if it is still queued; returns its continuation (to throw
     /// `CancellationError` into) and the waker of a claimed group it leaves empty.
-    mutating func cancel(_ waiting: Waiting) -> (request: CheckedContinuation<Tensor, any Error>?, waker: Waker?) {
+    mutating func cancel(_ waiting: Waiting) -> (request: CheckedContinuation<[Tensor], any Error>?, waker: Waker?) {
         guard waiting.queued, var group = groups[waiting.key] else { return (nil, nil) }
         waiting.queued = false
         group.requests.removeAll { $0 === waiting }
-        group.sequences -= waiting.input.shape[0]
+        group.sequences -= waiting.rows
         var waker: Waker?
         if group.requests.isEmpty && !group.claimed {
             groups[waiting.key] = nil

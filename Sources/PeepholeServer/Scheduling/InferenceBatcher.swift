@@ -7,8 +7,8 @@ import PeepholeCore
 /// under load the matrix products of a step cover many sequences (GEMM) instead of one (GEMV).
 ///
 /// Requests share a pass only when they are for the same model version, the same pass (whole
-/// model or one layer) and the same shape per sequence (`shape.dropFirst()`): requests with other
-/// step counts or widths wait in groups of their own and are never padded into one batch, since
+/// model or one layer) and the same shape per sequence of every input (`shape.dropFirst()`):
+/// requests with other step counts or widths wait in groups of their own and are never padded into one batch, since
 /// padding would change what an LSTM computes. At most `workers` passes run at once. A request
 /// that arrives while a worker is free runs at once, in its own task (no thread hop, no added
 /// latency when idle). Requests that arrive while every worker is busy queue; the next free
@@ -31,8 +31,8 @@ final class InferenceBatcher: Sendable {
         var maxDelayMicroseconds: Int
     }
 
-    /// Computes a pass over a (stacked) input; tests replace it to watch or fail passes.
-    typealias Compute = @Sendable (LoadedModel, ForwardPass, Tensor) throws -> Tensor
+    /// Computes a pass over (stacked) inputs, one per model input; tests replace it to watch or fail passes.
+    typealias Compute = @Sendable (LoadedModel, ForwardPass, [Tensor]) throws -> [Tensor]
 
     /// What the batcher has done so far.
     struct Statistics: Sendable, Equatable {
@@ -82,7 +82,8 @@ final class InferenceBatcher: Sendable {
     /// 21k with a 20 MFLOP bound); one sequence of an LSTM(256) over 200 steps (144 MFLOP) leaves it.
     static let defaultOffloadFLOPs = 100_000_000
 
-    /// Two operations per parameter per step per sequence: what an LSTM's products cost.
+    /// Two operations per parameter per step per sequence: what an LSTM's products cost (the
+    /// steps of the first input).
     static func estimatedFLOPs(_ model: LoadedModel, _ input: Tensor) -> Int {
         let steps = input.shape.count > 1 ? input.shape[1] : 1
         return 2 * model.info.parameterCount * steps * input.shape[0]
@@ -100,23 +101,24 @@ final class InferenceBatcher: Sendable {
         }
     }
 
-    /// The output of `pass` for `input` (a validated request's input, batch first): its own rows
-    /// of a pass it may share with other requests. A failed pass fails every request in it.
-    func run(_ model: LoadedModel, _ pass: ForwardPass, input: Tensor) async throws -> Tensor {
+    /// The outputs of `pass` for `inputs` (a validated request's, one per model input, batch
+    /// first): its own rows of a pass it may share with other requests. A failed pass fails every
+    /// request in it.
+    func run(_ model: LoadedModel, _ pass: ForwardPass, inputs: [Tensor]) async throws -> [Tensor] {
         let limits = limits(for: model.info.model)
         guard limits.maxSize > 1 else {
             state.withLockedValue { $0.counters.requests += 1 }
-            return try await runPass(model, pass, [input])[0]
+            return try await runPass(model, pass, [inputs])[0]
         }
-        let key = BatchQueue.Key(model: model.info.model, version: model.info.version, pass: pass, item: Array(input.shape.dropFirst()))
+        let key = BatchQueue.Key(model: model.info.model, version: model.info.version, pass: pass, items: inputs.map { Array($0.shape.dropFirst()) })
         let arrival = state.withLockedValue { state in
             state.counters.requests += 1
-            return state.queue.arrive(model, key, input, limits)
+            return state.queue.arrive(model, key, inputs, limits)
         }
         switch arrival {
         case .runNow:
             defer { handOff() }
-            return try await runPass(model, pass, [input])[0]
+            return try await runPass(model, pass, [inputs])[0]
         case let .lead(own):
             defer { handOff() }
             await waitToFill(key, limits)
@@ -128,22 +130,22 @@ final class InferenceBatcher: Sendable {
         }
     }
 
-    /// The whole model, or layers up to one, on `input`.
-    static func forward(_ model: LoadedModel, _ pass: ForwardPass, _ input: Tensor) -> Tensor {
-        pass.output(of: model.network, input)
+    /// The whole model, or layers up to one, on `inputs`.
+    static func forward(_ model: LoadedModel, _ pass: ForwardPass, _ inputs: [Tensor]) -> [Tensor] {
+        pass.outputs(of: model.network, inputs)
     }
 
     /// Runs a pass over `batch` and resolves every request in it but `own`, whose rows it returns.
-    private func runBatch(_ model: LoadedModel, _ pass: ForwardPass, _ batch: [BatchQueue.Waiting], own: BatchQueue.Waiting?) async throws -> Tensor? {
+    private func runBatch(_ model: LoadedModel, _ pass: ForwardPass, _ batch: [BatchQueue.Waiting], own: BatchQueue.Waiting?) async throws -> [Tensor]? {
         guard !batch.isEmpty else { return nil }
-        let outcome: Result<[Tensor], any Error>
+        let outcome: Result<[[Tensor]], any Error>
         do {
-            outcome = .success(try await runPass(model, pass, batch.map(\.input)))
+            outcome = .success(try await runPass(model, pass, batch.map(\.inputs)))
         } catch {
             outcome = .failure(error)
         }
-        var resumes: [(CheckedContinuation<Tensor, any Error>, Result<Tensor, any Error>)] = []
-        var mine: Result<Tensor, any Error>?
+        var resumes: [(CheckedContinuation<[Tensor], any Error>, Result<[Tensor], any Error>)] = []
+        var mine: Result<[Tensor], any Error>?
         state.withLockedValue { _ in
             for (index, waiting) in batch.enumerated() {
                 let result = outcome.map { $0[index] }
@@ -161,30 +163,34 @@ final class InferenceBatcher: Sendable {
         return try mine?.get()
     }
 
-    /// One forward pass over `inputs` stacked along the batch axis, cut back into their outputs.
-    /// A pass of at least `offloadFLOPs` runs on NIO's thread pool: the event loop that took it
-    /// goes on reading requests (which then queue for the next pass) instead of stalling its
-    /// connections for the pass; shorter ones run where they are, without a thread hop.
-    private func runPass(_ model: LoadedModel, _ pass: ForwardPass, _ inputs: [Tensor]) async throws -> [Tensor] {
-        let input = inputs.count == 1 ? inputs[0] : Tensor(stacking: inputs)
+    /// One forward pass over `requests` (each one tensor per model input) stacked along the
+    /// batch axis, cut back into each request's outputs. A pass of at least `offloadFLOPs` runs
+    /// on NIO's thread pool: the event loop that took it goes on reading requests (which then
+    /// queue for the next pass) instead of stalling its connections for the pass; shorter ones
+    /// run where they are, without a thread hop.
+    private func runPass(_ model: LoadedModel, _ pass: ForwardPass, _ requests: [[Tensor]]) async throws -> [[Tensor]] {
+        let inputs = requests.count == 1 ? requests[0] : requests[0].indices.map { input in Tensor(stacking: requests.map { $0[input] }) }
         state.withLockedValue { state in
             state.counters.passes += 1
-            if inputs.count > 1 { state.counters.sharedRequests += inputs.count }
+            if requests.count > 1 { state.counters.sharedRequests += requests.count }
         }
-        metrics?.recordForwardPass(model: model.info.model, sequences: input.shape[0], requests: inputs.count)
+        metrics?.recordForwardPass(model: model.info.model, sequences: inputs[0].shape[0], requests: requests.count)
         let compute = self.compute
-        let output = Self.estimatedFLOPs(model, input) >= offloadFLOPs
-            ? try await NIOThreadPool.singleton.runIfActive { try compute(model, pass, input) }
-            : try compute(model, pass, input)
-        return inputs.count == 1 ? [output] : output.split(batches: inputs.map { $0.shape[0] })
+        let outputs = Self.estimatedFLOPs(model, inputs[0]) >= offloadFLOPs
+            ? try await NIOThreadPool.singleton.runIfActive { try compute(model, pass, inputs) }
+            : try compute(model, pass, inputs)
+        guard requests.count > 1 else { return [outputs] }
+        let rows = requests.map { $0[0].shape[0] }
+        let split = outputs.map { $0.split(batches: rows) }
+        return requests.indices.map { request in split.map { $0[request] } }
     }
 
     /// Waits for a queued request's rows; a request cancelled while still queued leaves the queue
     /// and throws `CancellationError`, one already in a pass gets its rows.
-    private func wait(for waiting: BatchQueue.Waiting) async throws -> Tensor {
+    private func wait(for waiting: BatchQueue.Waiting) async throws -> [Tensor] {
         try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { continuation in
-                let ready: Result<Tensor, any Error>? = state.withLockedValue { _ in
+                let ready: Result<[Tensor], any Error>? = state.withLockedValue { _ in
                     if let outcome = waiting.outcome { return outcome }
                     waiting.continuation = continuation
                     return nil

@@ -12,10 +12,10 @@ struct ServerRunner: InferenceRunner {
     /// Where forward passes are shared between requests.
     let batcher: InferenceBatcher
 
-    func output(_ model: LoadedModel, _ pass: ForwardPass, input: Tensor, endpoint: String) async throws -> Tensor {
+    func outputs(_ model: LoadedModel, _ pass: ForwardPass, inputs: [Tensor], endpoint: String) async throws -> [Tensor] {
         try await admission.run(model) {
-            try await metrics.measureInference(model, endpoint: endpoint, batch: input.shape[0]) {
-                try await batcher.run(model, pass, input: input)
+            try await metrics.measureInference(model, endpoint: endpoint, batch: inputs[0].shape[0]) {
+                try await batcher.run(model, pass, inputs: inputs)
             }
         }
     }
