@@ -54,11 +54,24 @@ import Testing
         try await shoot("select")
 
         // 3. A unit's card.
-        try await browser.open("\(page)/unit?layer=lstm&field=f&unit=5")
+        try await browser.open("\(page)/unit?layer=lstm&field=f&unit=5&text=\(Self.text.addingPercentEncoding(withAllowedCharacters: .alphanumerics)!)")
         try await browser.wait(for: "document.body.dataset.ready === 'unit' && document.querySelectorAll('#card .snippet').length > 0")
         #expect(try await browser.run("return document.querySelectorAll('#card .bars div').length;") as? Int == 20)
         #expect(try await browser.run("return document.getElementById('card').textContent.includes('left-saturated');") as? Bool == true)
+        // Its effect on the next character: as is, h clamped to 0, clamped to its largest value;
+        // the clamped column is what the API answers with that intervention.
+        try await browser.wait(for: "document.querySelectorAll('#card .effect li').length === 15")
+        let shown = try #require(try await browser.run("return [...document.querySelectorAll('#card .effect ol')[1].querySelectorAll('li')].map((li) => li.textContent);") as? [String])
+        let context = String(Self.text.suffix(120))
+        let clamped = try await post(port: port, path: "/predict", body: #"{"text": ["\#(context)"], "top_k": 5, "interventions": [{"layer": "lstm", "field": "h", "units": [5], "value": 0}]}"#)
+        let best = try #require((clamped["top_k"] as? [[[String: Any]]])?[0].first)
+        #expect(shown.first?.hasSuffix(String(format: "%.3f", (best["p"] as! NSNumber).doubleValue)) == true, "\(shown)")
         try await shoot("unit")
+
+        // A float-input model's sequence is pasted as JSON or CSV.
+        #expect(try await browser.run("return Peephole.parseRows('[[0.5, 1], [2, -3]]');") as? [[Double]] == [[0.5, 1], [2, -3]])
+        #expect(try await browser.run("return Peephole.parseRows('0.5,1\\n2,-3\\n');") as? [[Double]] == [[0.5, 1], [2, -3]])
+        #expect(try await browser.run("return Peephole.parseRows('free software');") is NSNull)
 
         // 4. Generate, coloured by the unit.
         try await browser.open("\(page)/generate?layer=lstm&field=h&unit=5&prompt=This%20program%20is%20&length=60&temperature=0.5&seed=42")

@@ -74,6 +74,34 @@ async function unitCard() {
   for (const band of answer.quantiles) for (const c of band.samples) bands.append(snippet(c.window, null, `${Math.round(band.from * 100)}–${Math.round(band.to * 100)}% ${c.value.toFixed(3)}`, c.position));
   grid.append(moments, histogram, top, bands);
   card.append(grid);
+  await clampedNext(card, answer);
+}
+
+// The unit's effect on the output: the next-character distribution after the read view's text
+// as it is, with the unit's state clamped to 0 (ablation), and clamped to its largest value over
+// the corpus (an intervention on its h, or on c for the cell field; for a gate field, h clamped to 1).
+async function clampedNext(card, statistics) {
+  if (!model.vocabulary) return;
+  const vocabulary = new Set(model.vocabulary);
+  const context = [...state.text].filter((c) => vocabulary.has(c)).slice(-120).join("");
+  if (!context) return;
+  const field = state.field === "c" ? "c" : "h";
+  const high = field === state.field ? statistics.max : 1;
+  const clamp = (value) => [{ layer: state.layer, field, units: [state.unit], value }];
+  const ask = (interventions) => api(`${base()}/predict`, { text: [context], top_k: 5, ...(interventions ? { interventions } : {}) });
+  let answers;
+  try {
+    answers = await Promise.all([ask(null), ask(clamp(0)), ask(clamp(high))]);
+  } catch (error) {
+    return;  // a model whose output is not a softmax over its vocabulary has no next character
+  }
+  const effect = document.createElement("div");
+  effect.className = "wide effect";
+  const column = (title, answer) => `<div><h3>${title}</h3><ol>${answer.top_k[0].map((t) => `<li><code>${escapeHTML(JSON.stringify(t.token))}</code> ${t.p.toFixed(3)}</li>`).join("")}</ol></div>`;
+  effect.innerHTML = `<h2>Effect on the next character after “…${escapeHTML(context.slice(-30))}”</h2><div class="columns">`
+    + column("as is", answers[0]) + column(`${field} of unit ${state.unit} clamped to 0`, answers[1])
+    + column(field === state.field ? `clamped to ${high.toFixed(3)} (its largest)` : "clamped to 1", answers[2]) + "</div>";
+  card.querySelector(".card-grid").append(effect);
 }
 
 // 4. Generate, then colour the generated text by the chosen unit.
@@ -81,7 +109,7 @@ async function generate() {
   writeURL();
   const answer = await api(`${base()}/generate`, { prompt: state.prompt, length: state.length, temperature: state.temperature, seed: state.seed });
   const text = answer.prompt + answer.text;
-  const output = await api(`${base()}/layers/${encodeURIComponent(state.layer)}/output`, { text: [text], sequences: true, gates: true });
+  const output = await api(`${base()}/layers/${encodeURIComponent(state.layer)}/output`, { text: [text], sequences: true, gates: layerFields().length > 1 });
   const values = state.field === "h" ? output.sequence[0] : output.gates[state.field][0];
   const promptLength = [...answer.prompt].length;
   $("generated").replaceChildren(...[...text].map((c, step) => {

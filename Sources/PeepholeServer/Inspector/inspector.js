@@ -4,16 +4,20 @@
 "use strict";
 
 const $ = (id) => document.getElementById(id);
-const FIELDS = ["h", "c", "i", "f", "g", "o"];
+// The fields each kind of recurrent layer records: h, then its cell state and gates.
+const LAYER_FIELDS = { LSTM: ["h", "c", "i", "f", "g", "o"], GRU: ["h", "z", "r", "hh"], SimpleRNN: ["h"] };
+const FIELD_NAMES = { h: "h (hidden)", c: "c (cell)", i: "i (input gate)", f: "f (forget gate)", g: "g (candidate)",
+  o: "o (output gate)", z: "z (update gate)", r: "r (reset gate)", hh: "hh (candidate)" };
+const layerFields = () => LAYER_FIELDS[model?.layers.find((l) => l.name === state.layer)?.class_name] ?? ["h"];
 const state = readURL();
 let model = null;       // GET /models/{m}/versions/{v}: layers, vocabulary
 let reading = null;     // the last text read: {chars, fields: {h: [steps][units], …}, units}
 const nextCache = new Map();
 
-// Colours. h and c on a diverging scale (blue below zero, red above; c through tanh, as its
-// values are unbounded), gates on a sequential one (white to green over 0…1).
+// Colours. h, c and candidates on a diverging scale (blue below zero, red above; c through
+// tanh, as its values are unbounded), gates on a sequential one (white to green over 0…1).
 function color(field, value) {
-  if (field === "h" || field === "c") {
+  if (["h", "c", "g", "hh"].includes(field)) {
     const t = Math.max(-1, Math.min(1, field === "c" ? Math.tanh(value) : value));
     const target = t >= 0 ? [214, 39, 40] : [31, 119, 180];
     return mix(target, Math.abs(t));
@@ -24,7 +28,7 @@ function mix(target, amount) {
   const channel = (c) => Math.round(255 + (c - 255) * amount);
   return `rgb(${channel(target[0])}, ${channel(target[1])}, ${channel(target[2])})`;
 }
-window.Peephole = { color };
+window.Peephole = { color };  // parseRows is added below; tests call both
 
 function readURL() {
   const query = new URLSearchParams(location.search);
@@ -43,6 +47,7 @@ function readURL() {
 function writeURL() {
   const query = new URLSearchParams();
   for (const key of ["model", "version", "layer", "field", "unit", "threshold", "sort"]) query.set(key, state[key]);
+  if (state.view === "unit") query.set("text", state.text);  // the context of the unit's effect
   if (state.view === "read") {
     query.set("text", state.text);
     if (state.from !== null) { query.set("from", state.from); query.set("to", state.to); }
@@ -75,28 +80,56 @@ async function loadModels() {
   if (!versions.includes(String(state.version))) state.version = String(entry.served_version);
   fill($("version"), versions, String(state.version));
   model = await api(base());
-  const recurrent = model.layers.filter((l) => /LSTM|GRU|RNN/.test(l.class_name) && !/Bidirectional/.test(l.class_name)).map((l) => l.name);
+  const recurrent = model.layers.filter((l) => l.class_name in LAYER_FIELDS).map((l) => l.name);
   if (!recurrent.includes(state.layer)) state.layer = recurrent[0] ?? model.layers[0].name;
   fill($("layer"), model.layers.map((l) => l.name), state.layer);
-  $("field").value = state.field;
+  fillFields();
   $("unit").value = state.unit;
+}
+// The field picker offers what the chosen layer records.
+function fillFields() {
+  const fields = layerFields();
+  if (!fields.includes(state.field)) state.field = "h";
+  $("field").replaceChildren(...fields.map((f) => new Option(FIELD_NAMES[f], f, false, f === state.field)));
 }
 function fill(select, values, chosen) {
   select.replaceChildren(...values.map((v) => new Option(v, v, false, v === chosen)));
 }
 
-// 1. Read a text: characters coloured by a unit, the heatmap of every unit, a tooltip per step.
+// A float-input model's sequence pasted as JSON ([[…], …], steps × features) or CSV (a step
+// per line); null when it is neither.
+function parseRows(text) {
+  try {
+    const rows = JSON.parse(text);
+    if (Array.isArray(rows) && rows.length && rows.every((r) => Array.isArray(r) && r.every((v) => typeof v === "number"))) return rows;
+  } catch (_) { /* not JSON: try CSV */ }
+  const rows = text.trim().split(/\r?\n/).filter((l) => l.trim()).map((l) => l.split(/[,;\t ]+/).filter((v) => v !== "").map(Number));
+  return rows.length && rows.every((r) => r.length && r.every((v) => Number.isFinite(v))) ? rows : null;
+}
+
+window.Peephole.parseRows = parseRows;
+
+// 1. Read a text (or a float-input model's pasted sequence): characters coloured by a unit, the
+// heatmap of every unit, a tooltip per step.
 async function read() {
-  const vocabulary = new Set(model.vocabulary ?? []);
-  if (!model.vocabulary) return say("This model has no vocabulary: send inputs through the API.");
-  const chars = [...state.text].filter((c) => vocabulary.has(c));
-  if (chars.length < [...state.text].length) say(`${[...state.text].length - chars.length} characters outside the vocabulary were left out.`);
+  let chars, input;
+  if (model.vocabulary) {
+    const vocabulary = new Set(model.vocabulary);
+    chars = [...state.text].filter((c) => vocabulary.has(c));
+    if (chars.length < [...state.text].length) say(`${[...state.text].length - chars.length} characters outside the vocabulary were left out.`);
+    input = { text: [chars.join("")] };
+  } else {
+    const rows = parseRows(state.text);
+    if (!rows) return say("This model reads numbers: paste a sequence as JSON [[…], …] (steps × features) or CSV, one step per line.");
+    chars = rows.map(() => "▪");
+    input = { inputs: [rows] };
+  }
   if (chars.length === 0) return;
   const started = performance.now();
-  const answer = await api(`${base()}/layers/${encodeURIComponent(state.layer)}/output`,
-    { text: [chars.join("")], sequences: true, gates: true });
+  const gates = layerFields().length > 1;
+  const answer = await api(`${base()}/layers/${encodeURIComponent(state.layer)}/output`, { ...input, sequences: true, gates });
   const fields = { h: answer.sequence[0] };
-  for (const name of ["c", "i", "f", "g", "o"]) fields[name] = answer.gates[name][0];
+  for (const name of layerFields().slice(1)) fields[name] = answer.gates[name][0];
   reading = { chars, fields, units: answer.units.length };
   drawRead();
   window.Peephole.lastRenderMs = performance.now() - started;
@@ -144,11 +177,12 @@ async function showTooltip(event) {
   if (Number.isNaN(step) || !reading) return;
   const tip = $("tooltip");
   const unit = Math.min(state.unit, reading.units - 1);
-  const rows = FIELDS.map((f) => `<tr><td>${f}</td><td>${reading.fields[f][step][unit].toFixed(4)}</td></tr>`).join("");
+  const rows = Object.keys(reading.fields).map((f) => `<tr><td>${f}</td><td>${reading.fields[f][step][unit].toFixed(4)}</td></tr>`).join("");
   tip.innerHTML = `<b>step ${step}</b>, unit ${unit}<table>${rows}</table><div id="next">next: …</div>`;
   tip.style.left = `${event.clientX + 12}px`;
   tip.style.top = `${event.clientY + 12}px`;
   tip.hidden = false;
+  if (!model.vocabulary) return $("next").remove();
   const prefix = reading.chars.slice(0, step + 1).join("");
   if (!nextCache.has(prefix)) nextCache.set(prefix, api(`${base()}/predict`, { text: [prefix], top_k: 5 }).catch(() => null));
   const answer = await nextCache.get(prefix);
@@ -187,7 +221,7 @@ function bind() {
   });
   $("model").addEventListener("change", async () => { state.model = $("model").value; state.version = ""; await loadModels(); show(); });
   $("version").addEventListener("change", async () => { state.version = $("version").value; await loadModels(); show(); });
-  $("layer").addEventListener("change", () => { state.layer = $("layer").value; show(); });
+  $("layer").addEventListener("change", () => { state.layer = $("layer").value; fillFields(); show(); });
   $("field").addEventListener("change", () => { state.field = $("field").value; state.view === "read" && reading ? (drawRead(), writeURL()) : show(); });
   $("unit").addEventListener("change", () => { state.unit = Number($("unit").value); state.view === "read" && reading ? (drawRead(), writeURL()) : show(); });
   $("sort").addEventListener("change", () => { state.sort = $("sort").value; drawRead(); writeURL(); });
