@@ -1,6 +1,7 @@
 """Drives a running Peephole with unmodified clients: tritonclient.http for KServe V2, requests
 for TF Serving REST; every number is checked against the Peephole API's answer for the same
-input. Usage: check.py HOST:PORT. Prints one line per check and 'N passed, N failed'."""
+input. Usage: check.py HOST:PORT TWO_HEADS_EXPECTED GRU_EXPECTED (the graph fixtures' JSON). Prints one line per check and 'N passed, N failed'."""
+import json
 import sys
 
 import numpy as np
@@ -8,6 +9,9 @@ import requests
 import tritonclient.http as httpclient
 
 HOST = sys.argv[1]
+# The graph fixtures' recorded inputs (Tests/Fixtures/keras/graphs/*.k3.expected.json), passed by run.sh.
+GRAPH_INPUTS = json.load(open(sys.argv[2]))["inputs"]
+GRU_INPUT = json.load(open(sys.argv[3]))["inputs"]["features"]
 BASE = f"http://{HOST}"
 TOLERANCE = 1e-5  # one float32 pass computed in two batchings
 results = []
@@ -36,7 +40,8 @@ check("is_model_ready", client.is_model_ready("onehot"))
 check("is_model_ready (version 1)", client.is_model_ready("onehot", "1"))
 check("is_model_ready (unknown model) is false", not client.is_model_ready("nope"))
 metadata = client.get_model_metadata("onehot")
-check("get_model_metadata", metadata["inputs"][0]["name"] == "input" and metadata["inputs"][0]["shape"] == [-1, 6, 10]
+# The Keras model's names: onehot is a Functional model whose InputLayer is `input_layer`.
+check("get_model_metadata", metadata["inputs"][0]["name"] == "input_layer" and metadata["inputs"][0]["shape"] == [-1, 6, 10]
       and metadata["outputs"][0]["name"] == "dense", metadata)
 try:
     client.get_model_metadata("nope")
@@ -53,7 +58,7 @@ result = client.infer("onehot", [binary], request_id="r1")
 check("infer, binary default", close(result.as_numpy("dense"), expected), result.get_response())
 check("infer echoes the id", result.get_response().get("id") == "r1", result.get_response())
 
-json_input = httpclient.InferInput("input", list(x.shape), "FP32")
+json_input = httpclient.InferInput("input_layer", list(x.shape), "FP32")
 json_input.set_data_from_numpy(x, binary_data=False)
 result = client.infer("onehot", [json_input], outputs=[httpclient.InferRequestedOutput("dense", binary_data=False)])
 check("infer, binary_data=False", close(result.as_numpy("dense"), expected), result.get_response())
@@ -101,7 +106,7 @@ check("the sequence's state is readable at /sessions/v2-onehot-7", state.get("st
 status = requests.get(BASE + "/v1/models/onehot").json()
 check("TF Serving status", status["model_version_status"][0]["state"] == "AVAILABLE", status)
 signature = requests.get(BASE + "/v1/models/onehot/metadata").json()["metadata"]["signature_def"]["signature_def"]["serving_default"]
-check("TF Serving metadata", signature["inputs"]["input"]["dtype"] == "DT_FLOAT", signature)
+check("TF Serving metadata", signature["inputs"]["input_layer"]["dtype"] == "DT_FLOAT", signature)
 rows = requests.post(BASE + "/v1/models/onehot:predict", json={"instances": x.tolist()}).json()
 check("TF Serving predict, instances", close(rows["predictions"], expected), rows)
 named = requests.post(BASE + "/v1/models/onehot:predict", json={"instances": [{"input": row} for row in x.tolist()]}).json()
@@ -110,6 +115,34 @@ columns = requests.post(BASE + "/v1/models/onehot/versions/1:predict", json={"si
 check("TF Serving predict, columnar inputs", close(columns["outputs"], expected), columns)
 wrong = requests.post(BASE + "/v1/models/onehot:predict", json={"signature_name": "other", "instances": x.tolist()})
 check("TF Serving predict, unknown signature is 400", wrong.status_code == 400 and isinstance(wrong.json().get("error"), str), wrong.text)
+
+# Graph models: two named inputs and two outputs (two_heads); GRU states and gates (gru).
+graph = {name: np.asarray(value, dtype=np.float32) for name, value in GRAPH_INPUTS.items()}
+metadata = client.get_model_metadata("two_heads")
+check("get_model_metadata, two inputs and two outputs", [i["name"] for i in metadata["inputs"]] == ["sequence", "side"]
+      and [o["name"] for o in metadata["outputs"]] == ["cls", "reg"], metadata)
+reference = peephole("/models/two_heads/predict", {"inputs": {name: value.tolist() for name, value in graph.items()}})["outputs"]
+inputs = []
+for name in ["side", "sequence"]:
+    tensor = httpclient.InferInput(name, list(graph[name].shape), "FP32")
+    tensor.set_data_from_numpy(graph[name])
+    inputs.append(tensor)
+result = client.infer("two_heads", inputs)
+check("infer, two named inputs give both outputs", close(result.as_numpy("cls"), reference["cls"]) and close(result.as_numpy("reg"), reference["reg"]),
+      result.get_response())
+rows = requests.post(BASE + "/v1/models/two_heads:predict", json={"instances": [{name: graph[name][row].tolist() for name in graph} for row in range(len(graph["side"]))]}).json()
+check("TF Serving predict, named instances of two inputs give both outputs per row",
+      close([p["cls"] for p in rows["predictions"]], reference["cls"]) and close([p["reg"] for p in rows["predictions"]], reference["reg"]), rows)
+
+features = np.asarray(GRU_INPUT, dtype=np.float32)
+layer = peephole("/models/gru/layers/gru_after/output", {"inputs": features.tolist(), "gates": True, "states": True})
+tensor = httpclient.InferInput("features", list(features.shape), "FP32")
+tensor.set_data_from_numpy(features)
+result = client.infer("gru", [tensor], outputs=[httpclient.InferRequestedOutput(name) for name in ["gru_after/h", "gru_after/gates/z", "gru_after/gates/hh", "gru_state"]])
+check("infer, a GRU's h and gates z, hh as outputs", close(result.as_numpy("gru_after/h"), layer["states"]["h"])
+      and close(result.as_numpy("gru_after/gates/z"), layer["gates"]["z"]) and close(result.as_numpy("gru_after/gates/hh"), layer["gates"]["hh"]))
+state = peephole("/models/gru/layers/gru_state/output", {"inputs": features.tolist(), "states": True})["states"]["h"]
+check("infer, a model output that is a GRU's returned state", close(result.as_numpy("gru_state"), state))
 
 passed = sum(results)
 print(f"{passed} passed, {len(results) - passed} failed")

@@ -31,6 +31,8 @@ trap cleanup EXIT
 STORE="$WORK/store.sqlite"
 "$PEEPHOLE" import Tests/Fixtures/keras/onehot.k3.keras --store "$STORE" --name onehot --vocabulary abcdefghij >/dev/null
 "$PEEPHOLE" import Tests/Fixtures/keras/bidi_concat.k3.keras --store "$STORE" --name bidi >/dev/null
+"$PEEPHOLE" import Tests/Fixtures/keras/graphs/two_heads.k3.keras --store "$STORE" --name two_heads >/dev/null
+"$PEEPHOLE" import Tests/Fixtures/keras/graphs/gru.k3.keras --store "$STORE" --name gru >/dev/null
 
 # Port 0: the kernel picks a free port, which the server logs.
 "$PEEPHOLE" serve --store "$STORE" --host 127.0.0.1 --port 0 --default-model onehot --log-level info >"$WORK/serve.log" 2>&1 &
@@ -44,4 +46,4 @@ for _ in $(seq 300); do
 done
 [ -n "$PORT" ] || { echo "the server never became ready"; cat "$WORK/serve.log"; exit 1; }
 
-"$VENV/bin/python" "$HERE/check.py" "127.0.0.1:$PORT"
+"$VENV/bin/python" "$HERE/check.py" "127.0.0.1:$PORT" Tests/Fixtures/keras/graphs/two_heads.k3.expected.json Tests/Fixtures/keras/graphs/gru.k3.expected.json
