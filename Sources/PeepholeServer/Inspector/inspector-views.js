@@ -101,7 +101,8 @@ async function clampedNext(card, statistics) {
   effect.innerHTML = `<h2>Effect on the next character after “…${escapeHTML(context.slice(-30))}”</h2><div class="columns">`
     + column("as is", answers[0]) + column(`${field} of unit ${state.unit} clamped to 0`, answers[1])
     + column(field === state.field ? `clamped to ${high.toFixed(3)} (its largest)` : "clamped to 1", answers[2]) + "</div>";
-  card.querySelector(".card-grid").append(effect);
+  const grid = card.querySelector(".card-grid");
+  grid.insertBefore(effect, grid.querySelector(".wide"));  // after the moments and histogram, before the contexts
 }
 
 // 4. Generate, then colour the generated text by the chosen unit.
