@@ -40,14 +40,17 @@ def load(path: str):
         return None
 
 
-def merge_engine(paths: list[str]) -> dict:
-    """{(hidden, steps, features, outputs, threads, batch): row with medians over the files}, plus names."""
+def merge_engine(paths: list[str], cell: str = "LSTM") -> dict:
+    """{(hidden, steps, features, outputs, threads, batch): row with medians over the files}, plus names:
+    the LSTM rows, or with cell="GRU" the rows of peephole-bench's GRU case (named "… GRU …")."""
     cells: dict = {}
     for path in paths:
         data = load(path)
         if not data:
             continue
         for r in data.get("results", []):
+            if ("GRU" in r.get("name", "")) != (cell == "GRU"):
+                continue
             key = (r["hidden"], r["steps"], r["features"], r["outputs"], r["threads"], r["batch"])
             cells.setdefault(key, []).append(r)
     merged = {}
@@ -231,6 +234,8 @@ def main() -> int:
 
     parity = load(os.path.join(t, "parity.json"))
     pe = merge_engine(sorted(glob.glob(os.path.join(t, "engine_peephole_r*_t*.json"))))
+    gru = merge_engine(sorted(glob.glob(os.path.join(t, "engine_peephole_r*_t*.json"))), cell="GRU")
+    inspector = load(os.path.join(t, "inspector.json"))
     ort_files = sorted(glob.glob(os.path.join(t, "engine_onnxruntime_r*.json")))
     ort = merge_engine(ort_files)
     ortpar = merge_engine(sorted(glob.glob(os.path.join(t, "engine_ortparallel_r*.json"))))
@@ -334,6 +339,26 @@ def main() -> int:
                      f"**{growth * 100:+.1f}%** over {requests:,} requests | {verdict} |")
     else:
         lines.append("| memory | < 64 MB, flat | not measured | — |")
+
+    # A GRU as wide as the demo's LSTM, over the same steps: a step should cost it no more.
+    for batch in (1, 64):
+        a, b = cell(gru, demo, 1, batch, "throughput"), cell(pe, demo, 1, batch, "throughput")
+        if a is not None:
+            lines.append(ratio_row(f"engine, 1 thread, batch {batch}: GRU(64) ÷ the demo LSTM(64), sequences/s over the same steps",
+                                   "≥ 1×", a, b, lambda r: r >= 1, f"{fmt(a)} vs {fmt(b)} seq/s"))
+    if inspector:
+        render, unit = inspector.get("page_render") or {}, inspector.get("unit_statistics") or {}
+        if "median_ms" in render:
+            lines.append(f"| inspector page, first render of a {render['characters']}-character text (API call + drawing, "
+                         f"in headless Chromium) | < 300 ms | **{render['median_ms']} ms** (median of {render['loads']} loads, "
+                         f"{render['range_ms'][0]}–{render['range_ms'][1]}) | {'PASS' if render['median_ms'] < 300 else 'MISS'} |")
+        elif render:
+            lines.append(f"| inspector page, first render | < 300 ms | not measured: {render.get('error')} | — |")
+        if unit:
+            lines.append(f"| inspector unit statistics over the demo corpus, first request (field {unit['field']}) | < 2 s | "
+                         f"**{unit['first_ms']:.0f} ms** | {'PASS' if unit['first_ms'] < 2000 else 'MISS'} |")
+            lines.append(f"| the same from the cache | < 20 ms | **{unit['cached_ms']} ms** (median of 20, "
+                         f"{unit['cached_range_ms'][0]}–{unit['cached_range_ms'][1]}) | {'PASS' if unit['cached_ms'] < 20 else 'MISS'} |")
 
     # ---------------------------------------------------------------- engine tables
     def engine_rows(shape, show_batch1_latency=True):

@@ -50,7 +50,7 @@ note() { echo "bench: $*" >&2; NOTES+=("$*"); }
 say() { echo "bench: $*" >&2; }
 
 mkdir -p "$TMP"
-rm -f "$TMP"/engine_*.json "$TMP"/http_*.json "$TMP"/memory.json "$TMP"/parity.json "$TMP"/wrk_*.txt \
+rm -f "$TMP"/engine_*.json "$TMP"/http_*.json "$TMP"/memory.json "$TMP"/parity.json "$TMP"/inspector.json "$TMP"/wrk_*.txt \
     "$TMP"/*.log "$TMP"/*.err "$TMP"/body*
 
 # ---------------------------------------------------------------- servers started here are stopped on exit
@@ -295,6 +295,9 @@ if [ "$HAVE_WRK" = 1 ]; then
         if [ "$V2_ROUNDS" -gt 0 ] 2>/dev/null; then
             v2_rounds "$PORT"
         fi
+        say "inspector: first render in headless Chromium, unit statistics first and cached"
+        python3 "$HERE/inspector_timing.py" --url "http://127.0.0.1:$PORT" > "$TMP/inspector.json" \
+            || { note "the inspector timing failed"; rm -f "$TMP/inspector.json"; }
     else
         note "peephole serve did not become ready: $(tail -1 "$TMP/peephole_serve.log" 2>/dev/null) (bench/tmp/peephole_serve.log)"
     fi
