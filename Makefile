@@ -53,7 +53,7 @@ fixtures:
 demo: build
 	bash tools/train_demo/run.sh
 
-## Benchmarks the engine and the HTTP server against ONNX Runtime, numpy and a FastAPI server; writes bench/results.md.
+## Benchmarks the engine (LSTM and GRU) and the HTTP server (Peephole JSON and KServe V2) against ONNX Runtime, numpy, a FastAPI server and KServe's model server, and times the inspector; writes bench/results.md.
 bench: release
 	bash tools/bench/run.sh
 
