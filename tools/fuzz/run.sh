@@ -3,10 +3,16 @@
 #
 # Builds the release binary, imports two fixture models into a temporary store, serves it on
 # a free loopback port, and runs every route with generated cases (positive and negative,
-# including coverage cases at the schema's edges). Passes when no case gets a 5xx or a
-# response the document does not describe, at least PEEPHOLE_FUZZ_MIN_CASES were run, and
-# /health still answers afterwards.
+# including coverage cases at the schema's edges). Then a binary phase (binary_phase.py, same
+# venv) sends what schemathesis cannot: two gzip bombs whose cost in the server's memory it
+# measures, then seeded mutations of KServe V2 bodies with binary tensors
+# (Inference-Header-Content-Length, binary_data_size, BYTES lengths), of gzip/deflate bodies
+# (corrupt, bombs past max_body_bytes) and of TF Serving bodies. Passes when no case gets a 5xx
+# or a response the document does not describe, at least PEEPHOLE_FUZZ_MIN_CASES were run, every
+# binary-phase answer is a 200 or a 4xx {"error": "<message>"}, each bomb costs at most its body
+# and max_body_bytes, and /health still answers afterwards.
 #   PEEPHOLE_FUZZ_EXAMPLES=N   fuzzing cases per operation (default 150)
+#   PEEPHOLE_FUZZ_BINARY=N     binary-phase requests (default 5000)
 #   PEEPHOLE_FUZZ_MIN_CASES=N  fewest generated cases that count as a run (default 1000)
 #   PEEPHOLE_FUZZ_SEED=N       schemathesis seed (default 1, so runs are reproducible)
 #   PEEPHOLE_FUZZ_KEEP=1       keep the temporary directory (store, server log, JSON and HAR reports)
@@ -17,6 +23,7 @@ ROOT="$(cd "$HERE/../.." && pwd)"
 VENV="${PEEPHOLE_FUZZ_VENV:-$HERE/.venv}"
 EXAMPLES="${PEEPHOLE_FUZZ_EXAMPLES:-150}"
 MIN_CASES="${PEEPHOLE_FUZZ_MIN_CASES:-1000}"
+BINARY="${PEEPHOLE_FUZZ_BINARY:-5000}"
 SEED="${PEEPHOLE_FUZZ_SEED:-1}"
 PEEPHOLE="$ROOT/.build/release/peephole"
 
@@ -61,7 +68,10 @@ for path in /sessions /models/embed/sessions /sessions /models/embed/sessions; d
 done
 
 # Known names and valid bodies are drawn some of the time, so cases reach the decoders and the
-# forward pass rather than stopping at 404; the rest are generated from the document.
+# forward pass rather than stopping at 404; the rest are generated from the document. The document
+# cannot say that V2 data must fill its shape or what size a TF Serving instance is, so generated
+# bodies for those routes reach the decoders' checks but rarely the forward pass: the binary phase
+# starts from valid bodies instead.
 cat >"$WORK/schemathesis.toml" <<EOF
 [dictionaries.models]
 values = ["onehot", "embed"]
@@ -75,6 +85,14 @@ values = [${SESSIONS}]
 values = ["abcdef", "abcdefg", "jihgfe", "aaaaaaa"]
 [dictionaries.numbers]
 values = [0, 1, 11, 12, -1, -0.0, 2147483648, 9007199254740993, 1e19, -1e19, 3.4028235e38, 1e300, 1e-45]
+[dictionaries.v2inputs]
+values = ["input"]
+[dictionaries.v2outputs]
+values = ["dense", "lstm", "lstm/h", "lstm/c", "lstm/sequence", "lstm/gates/i", "lstm/gates/c", "lstm/preactivations/o", "lstm_1/h", "embedding", "lstm/gates/x"]
+[dictionaries.dims]
+values = [1, 2, 6, 7, 10, 0, 1000000000]
+[dictionaries.sizes]
+values = [0, 4, 56, 240, 480, 4294967296]
 
 [parameters]
 "path.model" = { dictionary = "models", probability = 0.6 }
@@ -91,6 +109,13 @@ values = [0, 1, 11, 12, -1, -0.0, 2147483648, 9007199254740993, 1e19, -1e19, 3.4
 "body.seed" = { dictionary = "numbers", probability = 0.3 }
 "body.steps.from" = { dictionary = "numbers", probability = 0.3 }
 "body.steps.to" = { dictionary = "numbers", probability = 0.3 }
+"body.inputs[*].name" = { dictionary = "v2inputs", probability = 0.8 }
+"body.inputs[*].shape[*]" = { dictionary = "dims", probability = 0.7 }
+"body.inputs[*].parameters.binary_data_size" = { dictionary = "sizes", probability = 0.3 }
+"body.outputs[*].name" = { dictionary = "v2outputs", probability = 0.7 }
+"body.outputs[*].parameters.units[*]" = { dictionary = "numbers", probability = 0.3 }
+"body.outputs[*].parameters.steps_from" = { dictionary = "numbers", probability = 0.3 }
+"body.outputs[*].parameters.steps_to" = { dictionary = "numbers", probability = 0.3 }
 EOF
 
 # Every check but positive_data_acceptance: the document cannot state a model's input shape or
@@ -103,6 +128,8 @@ set +e
     --generation-database none --request-timeout 30 --continue-on-failure --no-color \
     --report json,har --report-json-path "$WORK/report.json" --report-har-path "$WORK/requests.har")
 STATUS=$?
+"$VENV/bin/python" "$HERE/binary_phase.py" "$BASE" "$BINARY" "$SEED" "$SERVER" | tee "$WORK/binary.txt"
+BINARY_STATUS=${PIPESTATUS[0]}
 set -e
 
 ALIVE=no
@@ -114,17 +141,27 @@ else
 fi
 SERVER=""
 
-"$VENV/bin/python" - "$WORK/report.json" "$STATUS" "$ALIVE" "$STOPPED" "$MIN_CASES" <<'EOF'
-import json, sys
-report, status, alive, stopped, min_cases = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4], int(sys.argv[5])
+"$VENV/bin/python" - "$WORK/report.json" "$STATUS" "$ALIVE" "$STOPPED" "$MIN_CASES" "$WORK/requests.har" "$BINARY_STATUS" <<'EOF'
+import json, re, sys
+report, status, alive, stopped, min_cases, har, binary_status = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4], int(sys.argv[5]), sys.argv[6], int(sys.argv[7])
 data = json.load(open(report))
 cases = data["test_cases"]
 failures = sum(failure["count"] for failure in data["failures"])
 errors = sum(error["count"] for error in data["errors"])
 operations = data["operations"]
-ok = status == 0 and failures == 0 and errors == 0 and alive == "yes" and cases["generated"] >= min_cases
+# How far the generated cases reached on the serving protocols' inference routes.
+reach = {"V2 infer": [0, 0], "TF Serving predict": [0, 0]}
+for entry in json.load(open(har))["log"]["entries"]:
+    url, answered = entry["request"]["url"], entry["response"]["status"] == 200
+    route = "V2 infer" if re.search(r"/v2/models/[^?]*/infer", url) else "TF Serving predict" if ":predict" in url else None
+    if route:
+        reach[route][0] += 1
+        reach[route][1] += answered
+ok = status == 0 and failures == 0 and errors == 0 and alive == "yes" and cases["generated"] >= min_cases and binary_status == 0
 print(f"fuzz: {'PASS' if ok else 'FAIL'}: {cases['generated']} cases over {operations['tested']}/{operations['total']} operations, "
       f"{cases['with_failures']} cases with failures ({failures} failures, {cases['unique_failures']} unique), "
-      f"{errors} errors; server alive after: {alive}, stopped {stopped}; schemathesis {data['schemathesis_version']}, seed {data['seed']}")
+      f"{errors} errors ({'; '.join(f'{name}: {n} requests, {k} answered 200' for name, (n, k) in reach.items())}); "
+      f"binary phase {'PASS' if binary_status == 0 else 'FAIL'}; server alive after: {alive}, stopped {stopped}; "
+      f"schemathesis {data['schemathesis_version']}, seed {data['seed']}")
 sys.exit(0 if ok else 1)
 EOF
