@@ -17,10 +17,10 @@ extension LoadedModel {
         guard let vocabulary = info.vocabulary else {
             throw PeepholeError.notApplicable(field: "text", message: "model '\(info.model)' version \(info.version) has no vocabulary; send inputs instead")
         }
-        let index = Dictionary(uniqueKeysWithValues: vocabulary.enumerated().map { ($1, $0) })
         let rows = try texts.enumerated().map { row, text in
             try text.unicodeScalars.enumerated().map { position, scalar in
-                guard let id = index[String(scalar)] else {
+                // A character canonically equivalent to a one-character entry (Å and the Ångström sign) is that entry, as String equality says.
+                guard let id = tokenIDs[scalar] ?? vocabulary.firstIndex(of: String(scalar)) else {
                     throw PeepholeError.invalidInput(field: "text[\(row)]", message: "character \(Self.debugName(scalar)) at position \(position) is not in the vocabulary")
                 }
                 return id

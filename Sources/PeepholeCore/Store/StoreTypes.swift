@@ -105,7 +105,21 @@ public struct ModelSummary: Sendable, Codable, Equatable {
 /// A version loaded from the store, ready to run.
 public struct LoadedModel: Sendable {
     /// What the store says about it.
-    public var info: VersionInfo
+    public let info: VersionInfo
     /// The runnable network.
-    public var network: Network
+    public let network: Network
+    /// Each one-character vocabulary entry's token id, worked out once for encoding text.
+    let tokenIDs: [Unicode.Scalar: Int]
+
+    /// A model version as loaded: what the store says and the network built from it.
+    public init(info: VersionInfo, network: Network) {
+        self.info = info
+        self.network = network
+        var ids: [Unicode.Scalar: Int] = [:]
+        for (id, token) in (info.vocabulary ?? []).enumerated() {
+            let scalars = token.unicodeScalars
+            if scalars.count == 1, ids[scalars.first!] == nil { ids[scalars.first!] = id }
+        }
+        tokenIDs = ids
+    }
 }

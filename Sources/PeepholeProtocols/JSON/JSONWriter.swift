@@ -85,7 +85,13 @@ public struct JSONWriter {
             if index > 0 { bytes.append(UInt8(ascii: ",")) }
             if axis == shape.count - 1 {
                 let value = values[offset]
-                bytes.append(contentsOf: value.isFinite ? Array(value.description.utf8) : Array("null".utf8))
+                // Straight from the string's UTF-8 (a float's shortest form is a small string, kept
+                // inline): no array per value.
+                if value.isFinite {
+                    bytes.append(contentsOf: value.description.utf8)
+                } else {
+                    bytes.append(contentsOf: "null".utf8)
+                }
                 offset += 1
             } else {
                 writeAxis(axis + 1, shape: shape, values: values, offset: &offset)
