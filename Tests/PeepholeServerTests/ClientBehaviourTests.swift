@@ -43,7 +43,9 @@ import Testing
             #expect(answers.allSatisfy { $0 == 408 || $0 == 0 } && answers.contains(408), "\(Set(answers))")
             let closed = try await offThePool { slow.map { $0.isClosedByPeer() } }
             #expect(closed.allSatisfy { $0 }, "\(closed.filter { !$0 }.count) slow connections still open")
-            #expect(ContinuousClock.now - started < .seconds(10))
+            // Closed by the 3 s body deadline, long before the 60 s idle timeout would close them
+            // (the bound leaves room for a machine busy with the other tests running alongside).
+            #expect(ContinuousClock.now - started < .seconds(30))
             let metrics = try await client.get("/metrics").text
             #expect(metrics.contains(#"peephole_http_requests_total{route="/predict",method="POST",status="408"} 200"#), "every slow body counted as a 408")
         }
