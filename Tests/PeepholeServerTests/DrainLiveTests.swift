@@ -47,11 +47,12 @@ import Testing
         let (code, response) = try inFlight.readResponse()
         #expect(code == 200, "\(response.prefix(300))")
 
-        for _ in 0..<500 where server.isRunning { try await Task.sleep(for: .milliseconds(20)) }
+        for _ in 0..<750 where server.isRunning { try await Task.sleep(for: .milliseconds(20)) }
         let elapsed = ContinuousClock.now - signalled
         #expect(!server.isRunning)
         #expect(server.terminationReason == .exit && server.terminationStatus == 0, "\(log.text)")
-        #expect(elapsed >= .seconds(2) && elapsed < .seconds(8), "drained for \(elapsed)")
+        // At least the drain; the upper bound leaves room for a machine busy with other tests.
+        #expect(elapsed >= .seconds(2) && elapsed < .seconds(15), "drained for \(elapsed)")
         #expect(log.text.contains("Draining"))
     }
 
