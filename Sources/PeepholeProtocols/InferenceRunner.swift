@@ -26,10 +26,3 @@ public struct DirectRunner: InferenceRunner {
         try work()
     }
 }
-
-extension InferenceRunner {
-    /// The first output of `pass` over a one-input model's `input`: see `outputs(_:_:inputs:endpoint:)`.
-    func output(_ model: LoadedModel, _ pass: ForwardPass, input: Tensor, endpoint: String) async throws -> Tensor {
-        try await outputs(model, pass, inputs: [input], endpoint: endpoint)[0]
-    }
-}

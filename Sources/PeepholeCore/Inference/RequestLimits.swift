@@ -22,6 +22,17 @@ public struct RequestLimits: Sendable, Codable, Equatable {
         }
     }
 
+    /// Checks texts against the batch and step bounds before they are encoded (which allocates a
+    /// row per character), naming `field` when they are over one.
+    public func check(texts: [String], field: String) throws {
+        if texts.count > maxBatch {
+            throw PeepholeError.invalidInput(field: field, message: "batch of \(texts.count) exceeds the limit of \(maxBatch)")
+        }
+        if let long = texts.first(where: { $0.unicodeScalars.count > maxSteps }) {
+            throw PeepholeError.invalidInput(field: field, message: "\(long.unicodeScalars.count) characters exceed the limit of \(maxSteps) steps")
+        }
+    }
+
     /// `input` checked against these bounds and `model`'s network.
     public func checked(_ input: Tensor, model: LoadedModel) throws -> Tensor {
         try check(input)

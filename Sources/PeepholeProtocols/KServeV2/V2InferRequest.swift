@@ -51,12 +51,7 @@ public struct V2Input: Sendable {
             if let textInput = model.textInputIndex, textInput != index {
                 throw PeepholeError.invalidInput(field: name, message: "BYTES (text) goes to input '\(model.network.inputs[textInput].name)', the one the vocabulary encodes; send numbers here")
             }
-            if texts.count > limits.maxBatch {
-                throw PeepholeError.invalidInput(field: name, message: "batch of \(texts.count) exceeds the limit of \(limits.maxBatch)")
-            }
-            if let long = texts.first(where: { $0.unicodeScalars.count > limits.maxSteps }) {
-                throw PeepholeError.invalidInput(field: name, message: "\(long.unicodeScalars.count) characters exceed the limit of \(limits.maxSteps) steps")
-            }
+            try limits.check(texts: texts, field: name)
             input = try model.encode(texts: texts)
         }
         try limits.check(input, field: name)

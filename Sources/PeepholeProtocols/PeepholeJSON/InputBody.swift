@@ -84,20 +84,12 @@ public enum InputBody: Sendable {
         case let .inputs(tensor):
             input = tensor
         case let .text(text, _):
-            // Checked before encoding, which allocates a one-hot row per character.
-            if let texts = text.elements, texts.count > limits.maxBatch {
-                throw PeepholeError.invalidInput(field: "text", message: "batch of \(texts.count) exceeds the limit of \(limits.maxBatch)")
-            }
-            for case let .string(value) in text.elements ?? [] where value.unicodeScalars.count > limits.maxSteps {
-                throw PeepholeError.invalidInput(field: "text", message: "\(value.unicodeScalars.count) characters exceed the limit of \(limits.maxSteps) steps")
-            }
+            // Every element counts towards the batch; what is not a string is refused by `strings`.
+            try limits.check(texts: (text.elements ?? []).map { if case let .string(value) = $0 { value } else { "" } }, field: "text")
             input = try model.encode(texts: try Self.strings(text, model: model))
         }
-        guard validate else {
-            try limits.check(input, field: "text")
-            return input
-        }
-        return try limits.checked(input, model: model)
+        // A text input among several is checked with the others by the caller.
+        return validate ? try limits.checked(input, model: model) : input
     }
 
     /// The strings of a `text` field.
