@@ -123,6 +123,11 @@ public struct Network: Sendable {
         inputs.firstIndex { $0.name == name } ?? (name == "input" && inputs.count == 1 ? 0 : nil)
     }
 
+    /// Every name `inputIndex(named:)` knows.
+    public var acceptedInputNames: Set<String> {
+        Set(inputs.map(\.name)).union(inputs.count == 1 ? ["input"] : [])
+    }
+
     /// The indices of the recurrent layers (LSTM, GRU, SimpleRNN, Bidirectional): the layers with state.
     public var recurrentLayerIndices: [Int] {
         layers.indices.filter { layers[$0].directions != nil }

@@ -98,8 +98,8 @@ public struct TFServingAPI: Sendable {
         let rowFormat = fields["instances"] != nil
         let values: [JSONValue]
         switch (fields["instances"], fields["inputs"]) {
-        case let (instances?, nil): values = try Self.rowsInputs(instances, names: names)
-        case let (nil, inputs?): values = try Self.columnsInputs(inputs, names: names)
+        case let (instances?, nil): values = try Self.rowsInputs(instances, network: model.network)
+        case let (nil, inputs?): values = try Self.columnsInputs(inputs, network: model.network)
         case (nil, nil): throw PeepholeError.invalidInput(field: "instances", message: "missing: send {\"instances\": [...]} (rows) or {\"inputs\": ...} (columns)")
         case (_?, _?): throw PeepholeError.invalidInput(field: "inputs", message: "send either instances or inputs, not both")
         }
@@ -135,52 +135,55 @@ public struct TFServingAPI: Sendable {
         writer.tensor(Tensor(shape: Array(output.shape.dropFirst()), data: values), key: key)
     }
 
-    /// The row format's inputs, one value per input name: a list of rows (one input), or of
+    /// The row format's inputs, one value per model input: a list of rows (one input), or of
     /// `{name: row}` objects.
-    private static func rowsInputs(_ instances: JSONValue, names: [String]) throws -> [JSONValue] {
+    private static func rowsInputs(_ instances: JSONValue, network: Network) throws -> [JSONValue] {
         guard let rows = instances.elements, !rows.isEmpty else {
             throw PeepholeError.invalidInput(field: "instances", message: "expected a non-empty list of instances, got \(instances.typeName)")
         }
         guard case .object = rows[0] else {
-            guard names.count == 1 else {
-                throw PeepholeError.invalidInput(field: "instances[0]", message: "expected an object {\(names.map { "\"\($0)\": …" }.joined(separator: ", "))}: the model takes \(names.count) inputs")
-            }
+            try requireOneInput(network, field: "instances[0]")
             return [instances]
         }
-        var columns = [[JSONValue]](repeating: [], count: names.count)
-        for (index, row) in rows.enumerated() {
-            let fields = try JSONFields(row, accepted: accepted(names), path: "instances[\(index)]", expected: "an object like instances[0]")
-            for (column, name) in names.enumerated() {
-                guard let value = fields[name] ?? fields[alias(names)] else { throw PeepholeError.invalidInput(field: "instances[\(index)].\(name)", message: "missing") }
-                columns[column].append(value)
-            }
+        let perRow = try rows.enumerated().map { index, row in
+            try byInput(row, path: "instances[\(index)]", expected: "an object like instances[0]", network: network)
         }
-        return columns.map(JSONValue.array)
+        return network.inputs.indices.map { input in .array(perRow.map { $0[input] }) }
     }
 
-    /// The columnar format's inputs, one value per input name: a tensor (one input), or `{name: tensor}`.
-    private static func columnsInputs(_ inputs: JSONValue, names: [String]) throws -> [JSONValue] {
+    /// The columnar format's inputs, one value per model input: a tensor (one input), or `{name: tensor}`.
+    private static func columnsInputs(_ inputs: JSONValue, network: Network) throws -> [JSONValue] {
         guard case .object = inputs else {
-            guard names.count == 1 else {
-                throw PeepholeError.invalidInput(field: "inputs", message: "expected an object {\(names.map { "\"\($0)\": …" }.joined(separator: ", "))}: the model takes \(names.count) inputs")
-            }
+            try requireOneInput(network, field: "inputs")
             return [inputs]
         }
-        let fields = try JSONFields(inputs, accepted: accepted(names), path: "inputs")
-        return try names.map { name in
-            guard let value = fields[name] ?? fields[alias(names)] else { throw PeepholeError.invalidInput(field: "inputs.\(name)", message: "missing") }
-            return value
+        return try byInput(inputs, path: "inputs", expected: "a JSON object", network: network)
+    }
+
+    /// A value that names no input is only for a one-input model.
+    private static func requireOneInput(_ network: Network, field: String) throws {
+        let names = network.inputs.map(\.name)
+        guard names.count == 1 else {
+            throw PeepholeError.invalidInput(field: field, message: "expected an object {\(names.map { "\"\($0)\": …" }.joined(separator: ", "))}: the model takes \(names.count) inputs")
         }
     }
 
-    /// The names a request may use: the inputs', and `input` for a one-input model (`Network.inputIndex(named:)`).
-    private static func accepted(_ names: [String]) -> Set<String> {
-        Set(names).union(names.count == 1 ? ["input"] : [])
-    }
-
-    /// `input` for a one-input model, else no name.
-    private static func alias(_ names: [String]) -> String {
-        names.count == 1 ? "input" : ""
+    /// An object's values by model input, in the model's order, its keys resolved as every
+    /// protocol resolves input names (`Network.inputIndex(named:)`).
+    private static func byInput(_ object: JSONValue, path: String, expected: String, network: Network) throws -> [JSONValue] {
+        let fields = try JSONFields(object, accepted: network.acceptedInputNames, path: path, expected: expected)
+        var values = [JSONValue?](repeating: nil, count: network.inputs.count)
+        for (key, value) in fields.fields.sorted(by: { $0.key < $1.key }) {
+            let index = network.inputIndex(named: key)!
+            guard values[index] == nil else {
+                throw PeepholeError.invalidInput(field: fields.name(key), message: "given twice: it is input '\(network.inputs[index].name)'")
+            }
+            values[index] = value
+        }
+        return try network.inputs.enumerated().map { index, input in
+            guard let value = values[index] else { throw PeepholeError.invalidInput(field: fields.name(input.name), message: "missing") }
+            return value
+        }
     }
 
     /// The inputs as the Peephole API reads them: numbers as tensors, a list of strings as text
