@@ -141,14 +141,17 @@ final class TraceRecorder {
                 h: UnsafeMutablePointer<Float>, c: UnsafeMutablePointer<Float>?, width: Int) {
         for clamp in clamps where clamp.steps?.contains(step) ?? true {
             guard let target = clamp.field == "c" ? c : h else { continue }
-            for unit in clamp.units ?? Array(0..<width) {
-                target[unit] = clamp.value
-                if clamp.field == "c", kept, let cellActivation {
-                    var activated = clamp.value
-                    Kernels.activateGate(cellActivation, &activated, count: 1)
-                    h[unit] = gates[3 * width + unit] * activated
-                }
+            var fromCell: Float?
+            if clamp.field == "c", kept, let cellActivation {
+                var activated = clamp.value
+                Kernels.activateGate(cellActivation, &activated, count: 1)
+                fromCell = activated
             }
+            func set(_ unit: Int) {
+                target[unit] = clamp.value
+                if let fromCell { h[unit] = gates[3 * width + unit] * fromCell }
+            }
+            if let units = clamp.units { units.forEach(set) } else { (0..<width).forEach(set) }
         }
         guard recording else { return }
         let gateCount = layout.gates.count
