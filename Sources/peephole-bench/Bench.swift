@@ -42,31 +42,31 @@ struct Bench: AsyncParsableCommand {
         BLAS.setThreads(1)
         let loaded = try ModelStore(path: store, access: .readOnly).load(model: model)
         let demo = loaded.network
-        // A GRU as wide as the demo's LSTM: its steps should cost no more than the LSTM's.
-        var cases: [(name: String, network: Network)] = [
-            ("\(model) h64 T40 V76", demo),
-            ("random GRU h64 T40 V76", try Synthetic.network(cell: "GRU", hidden: 64, features: 76, outputs: 76)),
+        // A GRU as wide as the demo's LSTM, over as many steps: its steps should cost no more.
+        let demoSteps = demo.inputShape[0] ?? 40
+        var cases: [(name: String, cell: String, steps: Int, network: Network)] = [
+            ("\(model) h64 T\(demoSteps) V76", "LSTM", demoSteps, demo),
+            ("random GRU h64 T\(demoSteps) V76", "GRU", demoSteps, try Synthetic.network(cell: "GRU", hidden: 64, features: 76, outputs: 76)),
         ]
         if !quick {
             for hidden in [256, 1024] {
-                cases.append(("random h\(hidden) T200 V76", try Synthetic.network(hidden: hidden, features: 76, outputs: 76)))
+                cases.append(("random h\(hidden) T200 V76", "LSTM", 200, try Synthetic.network(hidden: hidden, features: 76, outputs: 76)))
             }
         }
         let threadCounts = threads.split(separator: ",").compactMap { Int($0) }
         var results: [[String: Any]] = []
-        for (name, network) in cases {
-            let steps = network.inputShape[0] ?? (name.contains("T40") ? 40 : 200)
+        for (name, cell, steps, network) in cases {
             let hidden = Synthetic.hidden(network)
             let features = network.inputShape.last! ?? 76
             let outputs = network.layers.last!.outputShape.last! ?? 0
             let flops = Synthetic.flopsPerSequence(steps: steps, features: features, hidden: hidden, outputs: outputs,
-                                                   gates: name.contains("GRU") ? 3 : 4)
+                                                   gates: cell == "GRU" ? 3 : 4)
             for workers in threadCounts {
                 for batch in [1, 8, 64] {
                     let input = Synthetic.oneHot(batch: batch, steps: steps, features: features, seed: UInt64(batch))
                     let measured = Measure.run(network, input: input, workers: workers, seconds: batch == 1 || hidden < 512 ? seconds : seconds * 2)
                     var row: [String: Any] = [
-                        "name": name, "hidden": hidden, "steps": steps, "features": features, "outputs": outputs,
+                        "name": name, "cell": cell, "hidden": hidden, "steps": steps, "features": features, "outputs": outputs,
                         "threads": workers, "batch": batch,
                         "throughput_seq_per_s": measured.throughput,
                         "gflops": measured.throughput * Double(flops) / 1e9,

@@ -42,14 +42,14 @@ def load(path: str):
 
 def merge_engine(paths: list[str], cell: str = "LSTM") -> dict:
     """{(hidden, steps, features, outputs, threads, batch): row with medians over the files}, plus names:
-    the LSTM rows, or with cell="GRU" the rows of peephole-bench's GRU case (named "… GRU …")."""
+    the rows of one cell kind (peephole-bench's "cell"; peers' rows are LSTMs)."""
     cells: dict = {}
     for path in paths:
         data = load(path)
         if not data:
             continue
         for r in data.get("results", []):
-            if ("GRU" in r.get("name", "")) != (cell == "GRU"):
+            if r.get("cell", "LSTM") != cell:
                 continue
             key = (r["hidden"], r["steps"], r["features"], r["outputs"], r["threads"], r["batch"])
             cells.setdefault(key, []).append(r)
