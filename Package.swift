@@ -112,13 +112,19 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
+        // What the core and protocol tests share: fixtures, tolerances, numbers read from JSON.
+        .target(
+            name: "PeepholeTestSupport",
+            dependencies: ["PeepholeCore"],
+            path: "Tests/PeepholeTestSupport"
+        ),
         .testTarget(
             name: "PeepholeCoreTests",
-            dependencies: ["PeepholeCore"]
+            dependencies: ["PeepholeCore", "PeepholeTestSupport"]
         ),
         .testTarget(
             name: "PeepholeProtocolsTests",
-            dependencies: ["PeepholeProtocols", "PeepholeCore"]
+            dependencies: ["PeepholeProtocols", "PeepholeCore", "PeepholeTestSupport"]
         ),
         .testTarget(
             name: "PeepholeServerTests",

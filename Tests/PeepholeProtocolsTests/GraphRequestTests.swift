@@ -30,7 +30,7 @@ import Testing
         for output in outputs {
             let got = NumericArray(byName[output]!), want = NumericArray(expected[output] as Any)
             #expect(got.shape == want.shape, "\(output)")
-            #expect(zip(got.values, want.values).allSatisfy { abs($0 - $1) <= 1e-5 }, "\(output)")
+            #expect(zip(got.values, want.values).allSatisfy { abs($0 - $1) <= Tolerance.output }, "\(output)")
         }
         let metadata = try DirectAPI.object(VersionResponse(model))
         #expect((metadata["inputs"] as? [[String: Any]])?.map { $0["name"] as? String } == inputs)

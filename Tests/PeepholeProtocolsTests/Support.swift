@@ -1,27 +1,8 @@
 import Foundation
 import PeepholeCore
 @testable import PeepholeProtocols
-
-/// Paths of the fixtures this project makes (`tools/fixtures/`).
-enum Fixtures {
-    /// The project's own Keras fixtures.
-    static let own = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .appendingPathComponent("Fixtures/keras")
-
-    /// A fresh temporary directory, removed by the caller.
-    static func temporaryDirectory() -> URL {
-        let url = FileManager.default.temporaryDirectory.appendingPathComponent("peephole-test-\(UUID().uuidString)")
-        try! FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-        return url
-    }
-
-    /// Fixture `file` imported as model "m" into a new store in `directory`, loaded.
-    static func model(_ file: String, vocabulary: [String]? = nil, in directory: URL) throws -> LoadedModel {
-        let store = try ModelStore(path: directory.appendingPathComponent("\(UUID().uuidString).sqlite").path)
-        try store.importModel(try KerasModelFile.read(path: own.appendingPathComponent(file).path), name: "m", vocabulary: vocabulary)
-        return try store.load(model: "m")
-    }
-}
+// The fixtures, tolerances and JSON numbers every file here uses.
+@_exported import PeepholeTestSupport
 
 /// The Peephole JSON API run directly, body in and body out, as `peephole predict` runs it.
 struct DirectAPI {
@@ -74,29 +55,4 @@ final class TestSession: SessionHolder, @unchecked Sendable {
     func withState<T>(_ body: (inout SessionState) throws -> T) rethrows -> T {
         try lock.withLock { try body(&state) }
     }
-}
-
-/// A JSON array of numbers (any nesting) flattened, with its shape.
-struct NumericArray {
-    var shape: [Int]
-    var values: [Float]
-
-    init(_ json: Any) {
-        var shape: [Int] = []
-        var probe = json
-        while let array = probe as? [Any] {
-            shape.append(array.count)
-            guard let first = array.first else { break }
-            probe = first
-        }
-        var values: [Float] = []
-        func visit(_ value: Any) {
-            if let array = value as? [Any] { array.forEach(visit) } else { values.append((value as! NSNumber).floatValue) }
-        }
-        visit(json)
-        self.shape = shape
-        self.values = values
-    }
-
-    var tensor: Tensor { Tensor(shape: shape, data: values) }
 }
