@@ -85,4 +85,18 @@ void pk_gru_gates(pk_isa isa, pk_activation recurrent_activation, float *x, cons
 void pk_gru_update(pk_isa isa, pk_activation activation, float *x_h, const float *recurrent_h,
                    float *gates, float *h, size_t units);
 
+// ---- machine limits (machine_limits.c): what one core allows, for peephole-bench ----------
+
+/// `dst[i] = src[i]` for `i < count` with ordinary vector loads and stores (STREAM's Copy;
+/// never memcpy's non-temporal path). For timing copy bandwidth.
+void pk_copy_floats(pk_isa isa, const float *src, float *dst, size_t count);
+
+/// The sum of `count` floats, in an unspecified order. For timing read-only bandwidth.
+float pk_sum_floats(pk_isa isa, const float *src, size_t count);
+
+/// Runs `iterations` rounds of independent fused multiply-add chains, enough to keep every FMA
+/// pipe busy; writes their sum to `sink` (so they are not optimised away) and returns the
+/// multiply-adds done (2 FLOP each). For timing the core's FMA peak.
+size_t pk_fma_chains(pk_isa isa, size_t iterations, float *sink);
+
 #endif
