@@ -4,6 +4,8 @@
     python3 http_bench.py body --store models/peephole.sqlite --model chars --out bench/tmp/body.json
         writes one request: one T-step one-hot sequence (≈15 KB for the demo model), a window of real text
         when the model has a vocabulary
+    python3 http_bench.py body --format text --out bench/tmp/body_text.json ...
+        the same window as text, {"text": ["<T characters>"]} (a model with a vocabulary only)
     python3 http_bench.py body --format v2-binary --out bench/tmp/body_v2.bin ...
         the same sequence as a KServe V2 infer request with binary tensors: a JSON header naming the input
         `input` [1, T, F] FP32 with its `binary_data_size` and asking `binary_data_output`, then the floats
@@ -40,8 +42,8 @@ SAMPLE_TEXT = ("  This program is free software: you can redistribute it and/or 
 
 # ---------------------------------------------------------------- the request body
 
-def one_hot_sequence(store: str, model: str) -> list[list[float]]:
-    """One T-step one-hot sequence of the stored model: a window of SAMPLE_TEXT when it has a vocabulary."""
+def stored_input(store: str, model: str) -> tuple[int, int, list[str] | None]:
+    """The stored model's steps, features and vocabulary (None without one)."""
     conn = sqlite3.connect(f"file:{store}?mode=ro", uri=True)
     try:
         row = conn.execute(
@@ -53,10 +55,23 @@ def one_hot_sequence(store: str, model: str) -> list[list[float]]:
         raise SystemExit(f"model {model!r} not in {store}")
     steps, features = json.loads(row[0])
     vocabulary = json.loads(row[1]) if row[1] else None
-    if vocabulary and len(vocabulary) == features:
+    return steps, features, vocabulary if vocabulary and len(vocabulary) == features else None
+
+
+def text_window(vocabulary: list[str], steps: int) -> str:
+    """The first `steps` characters of SAMPLE_TEXT, any outside the vocabulary written as its space (or its
+    first token when it has none)."""
+    known = set(vocabulary)
+    blank = " " if " " in known else vocabulary[0]
+    return "".join(ch if ch in known else blank for ch in SAMPLE_TEXT[:steps].ljust(steps))
+
+
+def one_hot_sequence(store: str, model: str) -> list[list[float]]:
+    """One T-step one-hot sequence of the stored model: a window of SAMPLE_TEXT when it has a vocabulary."""
+    steps, features, vocabulary = stored_input(store, model)
+    if vocabulary:
         index = {token: k for k, token in enumerate(vocabulary)}
-        window = SAMPLE_TEXT[:steps].ljust(steps)
-        ids = [index.get(ch, index.get(" ", 0)) for ch in window]
+        ids = [index[ch] for ch in text_window(vocabulary, steps)]
     else:
         rng = random.Random(0)
         ids = [rng.randrange(features) for _ in range(steps)]
@@ -66,6 +81,14 @@ def one_hot_sequence(store: str, model: str) -> list[list[float]]:
 def predict_body(sequence: list[list[float]]) -> bytes:
     """Peephole's POST /predict body; json's default ", " separators: ≈15 KB for 40 × 76."""
     return json.dumps({"inputs": [sequence]}).encode()
+
+
+def text_body(store: str, model: str) -> bytes:
+    """Peephole's POST /predict body as text, `{"text": [T characters]}`: the same window as the one-hot body."""
+    steps, _, vocabulary = stored_input(store, model)
+    if not vocabulary:
+        raise SystemExit(f"model {model!r} has no vocabulary: no text body")
+    return json.dumps({"text": [text_window(vocabulary, steps)]}).encode()
 
 
 def v2_binary_body(sequence: list[list[float]]) -> tuple[bytes, dict[str, str]]:
@@ -160,8 +183,9 @@ def main() -> int:
     b.add_argument("--store", default="models/peephole.sqlite")
     b.add_argument("--model", default="chars")
     b.add_argument("--out", required=True)
-    b.add_argument("--format", choices=("predict", "v2-binary"), default="predict",
-                   help="Peephole's /predict JSON (default) or a KServe V2 infer request with binary tensors")
+    b.add_argument("--format", choices=("predict", "text", "v2-binary"), default="predict",
+                   help="Peephole's /predict JSON with one-hot inputs (default) or with text, or a KServe V2 infer "
+                        "request with binary tensors")
     r = sub.add_parser("run", help="run wrk at each connection count; JSON to stdout")
     r.add_argument("--url", required=True)
     r.add_argument("--body", help="the request body file (POST); without it, GET the URL")
@@ -176,11 +200,12 @@ def main() -> int:
     args = p.parse_args()
 
     if args.command == "body":
-        sequence = one_hot_sequence(args.store, args.model)
-        if args.format == "v2-binary":
-            data, headers = v2_binary_body(sequence)
+        if args.format == "text":
+            data, headers = text_body(args.store, args.model), {}
+        elif args.format == "v2-binary":
+            data, headers = v2_binary_body(one_hot_sequence(args.store, args.model))
         else:
-            data, headers = predict_body(sequence), {}
+            data, headers = predict_body(one_hot_sequence(args.store, args.model)), {}
         os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
         with open(args.out, "wb") as fh:
             fh.write(data)

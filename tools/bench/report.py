@@ -9,10 +9,11 @@ Reads from --tmp (each optional; a missing one makes its section say so):
     engine_onnxruntime_r*.json       ort_engine.py
     engine_numpy_r*.json             ort_engine.py --engine numpy
     http_peephole.json, http_fastapi.json   http_bench.py run
-    http_v2round_{predict,v2,health}_rN.json  the V2 rounds on the Peephole server (run.sh's v2_rounds)
+    http_v2round_{predict,text,v2,health}_rN.json  the same-server rounds on the Peephole server (run.sh's v2_rounds)
     http_kserve.json                 http_bench.py run against KServe's model server, V2 binary
     memory.json                      {"start_kb", "warm_kb", "end_kb", "hwm_kb", "requests"} of the Peephole server
-Engine figures are medians over the repeats (each measurement's p50/p90/p99 and throughput, per cell).
+Engine figures are medians over the repeats (each measurement's p50/p90/p99 and throughput, per cell). The
+one-thread engine files also carry "kernels", "machine" and "request_path", which report_issue15.py renders.
 """
 from __future__ import annotations
 
@@ -149,17 +150,10 @@ def package_version(name: str) -> str | None:
 def v2_section(t: str, demo) -> list[str]:
     """KServe V2: binary infer against JSON /predict and /health on the same server (medians of the alternating
     rounds, ranges in brackets), and Peephole against KServe's own model server with the same request."""
+    from report_issue15 import load_rounds
+
     lines = ["", "## KServe V2 (issue 12)", ""]
-    rounds: dict = {}  # (kind, connections) -> [result rows]
-    body_bytes = {}
-    for path in sorted(glob.glob(os.path.join(t, "http_v2round_*_r*.json"))):
-        data = load(path)
-        if not data:
-            continue
-        kind = os.path.basename(path)[len("http_v2round_"):].rsplit("_r", 1)[0]
-        body_bytes[kind] = data.get("body_bytes")
-        for r in data["results"]:
-            rounds.setdefault((kind, r["connections"]), []).append(r)
+    rounds, body_bytes = load_rounds(t)  # (kind, connections) -> [result rows]
     kserve = load(os.path.join(t, "http_kserve.json"))
     if not rounds and not kserve:
         return lines + ["Not run."]
@@ -178,14 +172,16 @@ def v2_section(t: str, demo) -> list[str]:
 
     n = max((len(v) for v in rounds.values()), default=0)
     steps = demo[1] if demo else 40
-    lines += [f"The same {steps}-step one-hot sequence as `POST /predict` ({fmt(body_bytes.get('predict'))} bytes of "
+    lines += [f"The same {steps}-step one-hot sequence as `POST /predict` ({fmt(body_bytes.get('predict'), 0)} bytes of "
               f"JSON), sent as V2 `POST /v2/models/<model>/infer` with binary tensors: a JSON header with "
               f"`binary_data_size`, `Inference-Header-Content-Length`, the floats little-endian "
-              f"({fmt(body_bytes.get('v2'))} bytes), asking `binary_data_output`. On one Peephole server, {n} rounds "
+              f"({fmt(body_bytes.get('v2'), 0)} bytes), asking `binary_data_output`; and the same window as "
+              f"`{{\"text\": [...]}}` ({fmt(body_bytes.get('text'), 0)} bytes). On one Peephole server, {n} rounds "
               "whose order alternates; medians, ranges in brackets.", "",
               "| request | connections | req/s | p50 ms | p99 ms | errors / non-2xx |", "|---|---|---|---|---|---|"]
-    labels = {"predict": "JSON `POST /predict`", "v2": "V2 binary infer", "health": "`GET /health`"}
-    for kind in ("predict", "v2", "health"):
+    labels = {"predict": "JSON `POST /predict`", "text": "JSON `POST /predict`, text", "v2": "V2 binary infer",
+              "health": "`GET /health`"}
+    for kind in ("predict", "text", "v2", "health"):
         for conns in sorted({c for k, c in rounds if k == kind}):
             bad = sum(r.get("non_2xx", 0) + sum(r.get("errors", {}).values()) for r in rounds[(kind, conns)])
             lines.append(f"| {labels[kind]} | {conns} | {span(kind, conns)} | {span(kind, conns, 'p50_ms', 3)} | "
@@ -196,9 +192,6 @@ def v2_section(t: str, demo) -> list[str]:
         lines.append(ratio_row(f"V2 binary ÷ JSON /predict, {conns} connection{'s' if conns > 1 else ''}, req/s "
                                "(issue 12: not slower)", "≥ 1×", a, b, lambda r: r >= 1,
                                f"{fmt(a)} vs {fmt(b)} req/s"))
-    a, b = med("v2", 64), med("health", 64)
-    lines.append(ratio_row("V2 binary ÷ `GET /health`, 64 connections, req/s (issue 15)", "≥ 0.6×", a, b,
-                           lambda r: r >= 0.6, f"{fmt(a)} vs {fmt(b)} req/s"))
 
     lines += ["", "### Against KServe's model server", ""]
     if not kserve:
@@ -289,7 +282,12 @@ def main() -> int:
         lines.append("- peers: " + "; ".join(peers))
 
     # ---------------------------------------------------------------- ratios
-    lines += ["", "## Targets (issue 5)", "", "| check | target | measured | result |", "|---|---|---|---|"]
+    from report_issue15 import load_rounds, machine_section, request_path_section, targets_section
+
+    lines += targets_section(t, pe, ort, demo, memory)
+    lines += machine_section(t)
+    lines += request_path_section(t, load_rounds(t)[0])
+    lines += ["", "## Targets (issue 5, earlier)", "", "| check | target | measured | result |", "|---|---|---|---|"]
     pe1 = cell(pe, demo, 1, 1, "p50")
     or1 = cell(ort, demo, 1, 1, "p50")
     lines.append(ratio_row("engine, 1 thread, batch-1 p50 latency, Peephole ÷ ONNX Runtime", "≤ 0.5×", pe1, or1,
@@ -334,7 +332,7 @@ def main() -> int:
         growth = (memory["end_kb"] - base) / base
         requests = memory.get("requests") or 0
         verdict = ("PASS" if growth <= 0.05 else "MISS") if requests >= 1_000_000 else \
-            "not measured (fewer than 1M requests; set BENCH_SOAK_SECONDS)"
+            "not measured (fewer than 1M requests; BENCH_SOAK_SECONDS=auto soaks until 1M)"
         lines.append(f"| memory flat after 1M requests (resident growth from after warm-up to the end) | ≤ 5% | "
                      f"**{growth * 100:+.1f}%** over {requests:,} requests | {verdict} |")
     else:
