@@ -9,17 +9,23 @@
 #   BENCH_CONNECTIONS="1 16 64"
 #   BENCH_WRK_THREADS=2
 #   BENCH_WARMUP_SECONDS=2   wrk warm-up (64 connections) before each server's measured runs
-#   BENCH_SOAK_SECONDS=0     extra wrk run at 64 connections against Peephole before the last memory reading
-#                            (≈ 1M requests needs 1M ÷ req/s seconds) for the "memory flat" check
+#   BENCH_SOAK_SECONDS=auto  before the last memory reading, wrk at 64 connections against Peephole's /predict until
+#                            the server has answered BENCH_SOAK_REQUESTS model requests (warm-ups, runs, V2 rounds and
+#                            soak; /health not counted), for the "memory flat over 1M requests" check; a number: one
+#                            soak of that many seconds instead; 0: none
+#   BENCH_SOAK_REQUESTS=1000000
 #   BENCH_SHAPES=256x200,1024x200   the larger random-weight shapes for ONNX Runtime (HIDDENxSTEPS; '' for none)
 #   BENCH_STORE=models/peephole.sqlite  BENCH_MODEL=chars
 #   BENCH_SKIP_BUILD=1       use the binaries already in .build/release
+#   BENCH_TMP=bench/tmp  BENCH_OUT=bench/results.md   where the raw outputs and the report go (a trial run can
+#                            write elsewhere and leave the last full run's alone)
 #   BENCH_ENGINE_BINARY=path the engine benchmark (default .build/release/peephole-bench)
 #   BENCH_VENV=path          the peers' venv (default tools/bench/.venv, created with pinned requirements.txt)
 #   BENCH_WAIT_BUILDS=600    before measuring, wait up to this many seconds for other swift-build processes
 #   BENCH_BATCHING=1         the HTTP batching comparison on a random-weight LSTM(256) over 200 steps (0: skip)
-#   BENCH_V2_ROUNDS=3        rounds of V2 binary infer vs JSON /predict (1 and 64 connections) and GET /health
-#                            (64) on the same server, alternating; the report shows medians and ranges (0: skip)
+#   BENCH_V2_ROUNDS=3        rounds of V2 binary infer, JSON /predict (one-hot and text) and GET /health, each at 1
+#                            and 64 connections, on the same server, alternating; the report shows medians and
+#                            ranges (0: skip)
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -34,14 +40,15 @@ HTTP_SECONDS="${BENCH_HTTP_SECONDS:-10}"
 CONNECTIONS="${BENCH_CONNECTIONS:-1 16 64}"
 WRK_THREADS="${BENCH_WRK_THREADS:-2}"
 WARMUP="${BENCH_WARMUP_SECONDS:-2}"
-SOAK="${BENCH_SOAK_SECONDS:-0}"
+SOAK="${BENCH_SOAK_SECONDS:-auto}"
+SOAK_REQUESTS="${BENCH_SOAK_REQUESTS:-1000000}"
 SHAPES="${BENCH_SHAPES-256x200,1024x200}"
 STORE="${BENCH_STORE:-models/peephole.sqlite}"
 MODEL="${BENCH_MODEL:-chars}"
 VENV="${BENCH_VENV:-$HERE/.venv}"
 WAIT_BUILDS="${BENCH_WAIT_BUILDS:-600}"
-TMP="$ROOT/bench/tmp"
-OUT="$ROOT/bench/results.md"
+TMP="$(mkdir -p "${BENCH_TMP:-$ROOT/bench/tmp}" && cd "${BENCH_TMP:-$ROOT/bench/tmp}" && pwd)"
+OUT="${BENCH_OUT:-$ROOT/bench/results.md}"
 PEEPHOLE="$ROOT/.build/release/peephole"
 PEEPHOLE_BENCH="${BENCH_ENGINE_BINARY:-$ROOT/.build/release/peephole-bench}"
 
@@ -233,29 +240,77 @@ http_run() {  # url label [body [connections]]; no body: GET
         --connections "${4:-${CONNECTIONS// /,}}" --duration "$HTTP_SECONDS" --threads "$WRK_THREADS" --raw-dir "$TMP" \
         > "$TMP/http_$2.json" || { note "the HTTP benchmark of $2 failed"; rm -f "$TMP/http_$2.json"; }
 }
-# The V2 path against /predict on the same server (port $1): binary V2 infer and JSON /predict at 1 and 64
-# connections and GET /health at 64, in BENCH_V2_ROUNDS rounds whose order alternates.
+# The request paths against the same server (port $1), each at 1 and 64 connections: binary V2 infer, JSON
+# /predict with the one-hot body and with text, and GET /health, in BENCH_V2_ROUNDS rounds whose order alternates,
+# so that their ratios compare like with like.
 V2_ROUNDS="${BENCH_V2_ROUNDS:-3}"
 v2_rounds() {
-    local base="http://127.0.0.1:$1" r kind kinds
+    local base="http://127.0.0.1:$1" r kind kinds order="predict v2 health" reverse="health v2 predict"
     warm_up "$base/v2/models/$MODEL/infer" peephole_v2 "$TMP/body_v2.bin" > /dev/null
+    if [ -f "$TMP/body_text.json" ]; then
+        warm_up "$base/predict" peephole_text "$TMP/body_text.json" > /dev/null
+        order="predict text v2 health" reverse="health v2 text predict"
+    fi
     for r in $(seq "$V2_ROUNDS"); do
-        kinds="predict v2 health"
-        [ $((r % 2)) = 0 ] && kinds="health v2 predict"
+        kinds="$order"
+        [ $((r % 2)) = 1 ] || kinds="$reverse"
         say "HTTP: peephole V2 round $r/$V2_ROUNDS ($kinds)"
         for kind in $kinds; do
             case "$kind" in
                 predict) http_run "$base/predict" "v2round_predict_r$r" "$TMP/body.json" 1,64 ;;
+                text) http_run "$base/predict" "v2round_text_r$r" "$TMP/body_text.json" 1,64 ;;
                 v2) http_run "$base/v2/models/$MODEL/infer" "v2round_v2_r$r" "$TMP/body_v2.bin" 1,64 ;;
-                health) http_run "$base/health" "v2round_health_r$r" "" 64 ;;
+                health) http_run "$base/health" "v2round_health_r$r" "" 1,64 ;;
             esac
         done
     done
+}
+# Model requests the Peephole server has answered so far, from the raw wrk outputs (warm-ups, runs, V2 rounds,
+# soak; not /health).
+served_requests() {
+    local f n total=0
+    for f in "$TMP"/wrk_peephole_*.txt "$TMP"/wrk_v2round_*.txt; do
+        [ -f "$f" ] || continue
+        case "$f" in *_health_*) continue ;; esac
+        n="$(wrk_requests "$f")"
+        total=$((total + ${n:-0}))
+    done
+    echo "$total"
+}
+# Requests per second of one raw wrk output (0 when it has none).
+wrk_rate() {
+    sed -n 's/^WRK_JSON .*"requests":\([0-9]*\),"duration_us":\([0-9]*\).*/\1 \2/p' "$1" 2>/dev/null \
+        | awk '$2 > 0 { printf "%d\n", $1 * 1e6 / $2; found = 1 } END { if (!found) print 0 }'
+}
+soak() {  # port; auto: runs of at most a minute, each sized from the best 64-connection rate seen so far
+    local url="http://127.0.0.1:$1/predict" attempt have rate best seconds f
+    if [ "$SOAK" = auto ]; then
+        for attempt in $(seq 20); do
+            have="$(served_requests)"
+            [ "$have" -lt "$SOAK_REQUESTS" ] || return 0
+            best=1000
+            for f in "$TMP"/wrk_peephole_c64.txt "$TMP"/wrk_v2round_predict_r*_c64.txt "$TMP"/wrk_peephole_soak*.txt; do
+                rate="$(wrk_rate "$f")"
+                [ "$rate" -le "$best" ] || best="$rate"
+            done
+            seconds=$(( (SOAK_REQUESTS - have) / best + 1 ))
+            [ "$seconds" -le 60 ] || seconds=60
+            say "HTTP: peephole soak, 64 connections, ${seconds}s ($have of $SOAK_REQUESTS requests so far)"
+            WRK_BODY="$TMP/body.json" wrk -t "$WRK_THREADS" -c 64 -d "${seconds}s" -s "$HERE/wrk_post.lua" "$url" \
+                > "$TMP/wrk_peephole_soak$attempt.txt" 2>&1 || true
+        done
+    elif [ "$SOAK" -gt 0 ] 2>/dev/null; then
+        say "HTTP: peephole soak, 64 connections, ${SOAK}s"
+        WRK_BODY="$TMP/body.json" wrk -t "$WRK_THREADS" -c 64 -d "${SOAK}s" -s "$HERE/wrk_post.lua" "$url" \
+            > "$TMP/wrk_peephole_soak1.txt" 2>&1 || true
+    fi
 }
 
 if [ "$HAVE_WRK" = 1 ]; then
     python3 "$HERE/http_bench.py" body --store "$STORE" --model "$MODEL" --out "$TMP/body.json"
     python3 "$HERE/http_bench.py" body --format v2-binary --store "$STORE" --model "$MODEL" --out "$TMP/body_v2.bin"
+    python3 "$HERE/http_bench.py" body --format text --store "$STORE" --model "$MODEL" --out "$TMP/body_text.json" \
+        || note "$MODEL has no vocabulary: /predict with a text body is not measured"
     quiet_machine
     phase_start
 
@@ -271,30 +326,18 @@ if [ "$HAVE_WRK" = 1 ]; then
         WARM_KB="$(rss_kb "$PID")"
         say "HTTP: peephole, connections $CONNECTIONS, ${HTTP_SECONDS}s each"
         http_run "http://127.0.0.1:$PORT/predict" peephole
-        SOAK_REQ=0
-        if [ "$SOAK" -gt 0 ] 2>/dev/null; then
-            say "HTTP: peephole soak, 64 connections, ${SOAK}s"
-            WRK_BODY="$TMP/body.json" wrk -t "$WRK_THREADS" -c 64 -d "${SOAK}s" -s "$HERE/wrk_post.lua" \
-                "http://127.0.0.1:$PORT/predict" > "$TMP/wrk_peephole_soak.txt" 2>&1 || true
-            SOAK_REQ="$(wrk_requests "$TMP/wrk_peephole_soak.txt")"
-        fi
-        END_KB="$(rss_kb "$PID")"
-        HWM_KB="$(rss_kb "$PID" VmHWM)"
-        RUN_REQ=0
-        for f in "$TMP"/wrk_peephole_c*.txt; do
-            [ -f "$f" ] || continue
-            n="$(wrk_requests "$f")"
-            RUN_REQ=$((RUN_REQ + ${n:-0}))
-        done
-        TOTAL_REQ=$(( ${WARM_REQ:-0} + RUN_REQ + ${SOAK_REQ:-0} ))
         # How the server batched: forward passes and the sequences in them, from its own metrics.
         curl -sf "http://127.0.0.1:$PORT/metrics" | grep -E '^peephole_forward_batch_size_(sum|count)' > "$TMP/batching.txt" || true
-        printf '{"start_kb": %s, "warm_kb": %s, "end_kb": %s, "hwm_kb": %s, "requests": %s}\n' \
-            "$START_KB" "$WARM_KB" "$END_KB" "$HWM_KB" "$TOTAL_REQ" > "$TMP/memory.json"
-        say "peephole resident memory: ${START_KB} kB at ready, ${WARM_KB} kB warm, ${END_KB} kB after $TOTAL_REQ requests (peak ${HWM_KB} kB)"
         if [ "$V2_ROUNDS" -gt 0 ] 2>/dev/null; then
             v2_rounds "$PORT"
         fi
+        soak "$PORT"
+        END_KB="$(rss_kb "$PID")"
+        HWM_KB="$(rss_kb "$PID" VmHWM)"
+        TOTAL_REQ="$(served_requests)"
+        printf '{"start_kb": %s, "warm_kb": %s, "end_kb": %s, "hwm_kb": %s, "requests": %s, "warm_requests": %s}\n' \
+            "$START_KB" "$WARM_KB" "$END_KB" "$HWM_KB" "$TOTAL_REQ" "${WARM_REQ:-0}" > "$TMP/memory.json"
+        say "peephole resident memory: ${START_KB} kB at ready, ${WARM_KB} kB warm, ${END_KB} kB after $TOTAL_REQ requests (peak ${HWM_KB} kB)"
         say "inspector: first render in headless Chromium, unit statistics first and cached"
         python3 "$HERE/inspector_timing.py" --url "http://127.0.0.1:$PORT" > "$TMP/inspector.json" \
             || { note "the inspector timing failed"; rm -f "$TMP/inspector.json"; }
