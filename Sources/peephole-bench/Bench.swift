@@ -81,6 +81,7 @@ struct Bench: AsyncParsableCommand {
         }
         var document: [String: Any] = ["engine": "peephole", "results": results]
         if kernels { document["kernels"] = compareKernels() }
+        if kernels { document["machine"] = MachineLimits.measure(against: results) }
         document["json"] = try await measureJSON(loaded)
         let json = try JSONSerialization.data(withJSONObject: document, options: [.sortedKeys])
         FileHandle.standardOutput.write(json + Data("\n".utf8))
