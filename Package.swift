@@ -52,6 +52,8 @@ let package = Package(
             name: "CPeepholeKernels",
             cSettings: [.unsafeFlags(["-O3"])]
         ),
+        // Counts the process's heap allocations; linked only into the benchmark (see its header).
+        .target(name: "CAllocationCounter"),
         // The compute core and model store: knows nothing about HTTP.
         .target(
             name: "PeepholeCore",
@@ -107,8 +109,15 @@ let package = Package(
         .executableTarget(
             name: "peephole-bench",
             dependencies: [
+                "CAllocationCounter",
                 "PeepholeCore",
                 "PeepholeProtocols",
+                "PeepholeServer",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

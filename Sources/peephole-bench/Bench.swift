@@ -27,6 +27,12 @@ struct Bench: AsyncParsableCommand {
     @Flag(help: "Also time the matrix kernel next to OpenBLAS on each shape's recurrent product.")
     var kernels = false
 
+    @Flag(help: "Only where the time of one POST /predict goes inside the server (the request_path key).")
+    var requestPathOnly = false
+
+    @Option(help: "Calls per stage of the request path.")
+    var requestPathIterations = 20_000
+
     @Option(help: "Instead of measuring: write a store holding a random-weight model random_h<hidden> (LSTM(hidden) over 200 one-hot steps of 76 features, Dense(76, softmax)) to this path, for the HTTP batching benchmark.")
     var writeStore: String?
 
@@ -40,6 +46,11 @@ struct Bench: AsyncParsableCommand {
             return
         }
         BLAS.setThreads(1)
+        if requestPathOnly {
+            let document = ["request_path": try await RequestPath.measure(store: store, model: model, iterations: requestPathIterations)]
+            FileHandle.standardOutput.write(try JSONSerialization.data(withJSONObject: document, options: [.sortedKeys]) + Data("\n".utf8))
+            return
+        }
         let loaded = try ModelStore(path: store, access: .readOnly).load(model: model)
         let demo = loaded.network
         // A GRU as wide as the demo's LSTM, over as many steps: its steps should cost no more.
@@ -83,6 +94,7 @@ struct Bench: AsyncParsableCommand {
         if kernels { document["kernels"] = compareKernels() }
         if kernels { document["machine"] = MachineLimits.measure(against: results) }
         document["json"] = try await measureJSON(loaded)
+        document["request_path"] = try await RequestPath.measure(store: store, model: model)
         let json = try JSONSerialization.data(withJSONObject: document, options: [.sortedKeys])
         FileHandle.standardOutput.write(json + Data("\n".utf8))
     }

@@ -29,7 +29,7 @@ extension ServerConfig {
     }
 
     /// The batching limits of every model without an override.
-    var batchLimits: InferenceBatcher.Limits {
+    package var batchLimits: InferenceBatcher.Limits {
         InferenceBatcher.Limits(maxSize: batchMaxSize, maxDelayMicroseconds: batchMaxDelayMicroseconds)
     }
 

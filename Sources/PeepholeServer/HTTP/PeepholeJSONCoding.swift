@@ -6,7 +6,7 @@ import PeepholeProtocols
 /// Reads Peephole JSON request bodies: the media type checked, the body collected within
 /// `max_body_bytes` (by `Content-Length` before reading, else while it streams in), then decoded
 /// under the request limits. The one place a request body is read.
-struct PeepholeBodyDecoder: Sendable {
+package struct PeepholeBodyDecoder: Sendable {
     /// Media types accepted as JSON. `application/x-www-form-urlencoded` is what `curl -d`
     /// sends by default; the body must still parse as JSON.
     static let acceptedTypes: Set<String> = ["application/json", "application/x-www-form-urlencoded"]
@@ -16,8 +16,13 @@ struct PeepholeBodyDecoder: Sendable {
     /// The bounds the body is decoded under.
     let limits: RequestLimits
 
+    package init(maxBodyBytes: Int, limits: RequestLimits) {
+        self.maxBodyBytes = maxBodyBytes
+        self.limits = limits
+    }
+
     /// The body of `request` as a `T`.
-    func decode<T: PeepholeRequestBody>(_ type: T.Type, from request: Request) async throws -> T {
+    package func decode<T: PeepholeRequestBody>(_ type: T.Type, from request: Request) async throws -> T {
         try Self.checkContentType(request)
         let body = try await Self.collect(request, limit: maxBodyBytes)
         return try PeepholeJSON.decode(type, from: body.readableBytesView, limits: limits)
@@ -49,8 +54,10 @@ struct PeepholeBodyDecoder: Sendable {
 
 /// Writes Peephole JSON response bodies: every route's `ResponseEncodable` answer goes through
 /// it (`PeepholeRequestContext.responseEncoder`).
-struct PeepholeResponseEncoder: ResponseEncoder {
-    func encode(_ value: some Encodable, from request: Request, context: some RequestContext) throws -> Response {
+package struct PeepholeResponseEncoder: ResponseEncoder {
+    package init() {}
+
+    package func encode(_ value: some Encodable, from request: Request, context: some RequestContext) throws -> Response {
         .json(try PeepholeJSON.encode(value))
     }
 }

@@ -23,7 +23,7 @@ public final class ServerMetrics: Sendable {
     public init() {}
 
     /// Counts one answered request and records its latency.
-    func recordRequest(route: String, method: String, status: Int, duration: Duration) {
+    package func recordRequest(route: String, method: String, status: Int, duration: Duration) {
         let labels = [("route", route), ("method", method), ("status", String(status))]
         handle("http_requests", labels) {
             registry.makeCounter(descriptor: Self.name("http_requests", unit: "total", help: "HTTP requests answered, by route template, method and status."), labels: labels)
@@ -36,7 +36,7 @@ public final class ServerMetrics: Sendable {
 
     /// Runs one inference request (queueing and forward pass), recording its latency and batch
     /// size under the model's name.
-    func measureInference<T>(_ model: LoadedModel, endpoint: String, batch: Int, _ body: () async throws -> T) async rethrows -> T {
+    package func measureInference<T>(_ model: LoadedModel, endpoint: String, batch: Int, _ body: () async throws -> T) async rethrows -> T {
         let clock = ContinuousClock()
         let start = clock.now
         let result = try await body()

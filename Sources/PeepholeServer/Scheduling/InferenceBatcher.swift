@@ -22,9 +22,9 @@ import PeepholeCore
 /// the task waits, so the event loops keep reading the requests that will share the next pass. When the request that ran a pass returns while others queue,
 /// a new task takes over its worker. Every queued request is one the server has in flight, and
 /// graceful shutdown waits for those, so the batcher needs no service of its own.
-final class InferenceBatcher: Sendable {
+package final class InferenceBatcher: Sendable {
     /// How large one model's passes may grow, and how long a request may wait for that.
-    struct Limits: Sendable, Equatable {
+    package struct Limits: Sendable, Equatable {
         /// The most sequences in one pass; 1 turns batching off.
         var maxSize: Int
         /// How long a group's oldest request may wait for others to join it, in microseconds.
@@ -32,7 +32,7 @@ final class InferenceBatcher: Sendable {
     }
 
     /// Computes a pass over (stacked) inputs, one per model input; tests replace it to watch or fail passes.
-    typealias Compute = @Sendable (LoadedModel, ForwardPass, [Tensor]) throws -> [Tensor]
+    package typealias Compute = @Sendable (LoadedModel, ForwardPass, [Tensor]) throws -> [Tensor]
 
     /// What the batcher has done so far.
     struct Statistics: Sendable, Equatable {
@@ -64,7 +64,7 @@ final class InferenceBatcher: Sendable {
 
     /// A batcher with `workers` workers, `limits` for every model but those in `modelLimits`;
     /// passes are recorded in `metrics`.
-    init(workers: Int, limits: Limits, modelLimits: [String: Limits] = [:], metrics: ServerMetrics? = nil,
+    package init(workers: Int, limits: Limits, modelLimits: [String: Limits] = [:], metrics: ServerMetrics? = nil,
          offloadFLOPs: Int = InferenceBatcher.defaultOffloadFLOPs, compute: @escaping Compute = InferenceBatcher.forward) {
         precondition(workers > 0 && limits.maxSize > 0, "a batcher needs a worker and room for a sequence")
         self.workers = workers
@@ -80,7 +80,7 @@ final class InferenceBatcher: Sendable {
     /// Passes of up to 30 sequences of the demo model (3.3 MFLOP each) stay on the event loop,
     /// where a thread hop would cost more than they do (64 connections: 24.5k req/s against about
     /// 21k with a 20 MFLOP bound); one sequence of an LSTM(256) over 200 steps (144 MFLOP) leaves it.
-    static let defaultOffloadFLOPs = 100_000_000
+    package static let defaultOffloadFLOPs = 100_000_000
 
     /// Two operations per parameter per step per sequence: what an LSTM's products cost (the
     /// steps of the first input).
@@ -104,7 +104,7 @@ final class InferenceBatcher: Sendable {
     /// The outputs of `pass` for `inputs` (a validated request's, one per model input, batch
     /// first): its own rows of a pass it may share with other requests. A failed pass fails every
     /// request in it.
-    func run(_ model: LoadedModel, _ pass: ForwardPass, inputs: [Tensor]) async throws -> [Tensor] {
+    package func run(_ model: LoadedModel, _ pass: ForwardPass, inputs: [Tensor]) async throws -> [Tensor] {
         let limits = limits(for: model.info.model)
         guard limits.maxSize > 1 else {
             state.withLockedValue { $0.counters.requests += 1 }
@@ -131,7 +131,7 @@ final class InferenceBatcher: Sendable {
     }
 
     /// The whole model, or layers up to one, on `inputs`.
-    static func forward(_ model: LoadedModel, _ pass: ForwardPass, _ inputs: [Tensor]) -> [Tensor] {
+    package static func forward(_ model: LoadedModel, _ pass: ForwardPass, _ inputs: [Tensor]) -> [Tensor] {
         pass.outputs(of: model.network, inputs)
     }
 

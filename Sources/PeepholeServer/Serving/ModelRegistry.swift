@@ -149,7 +149,7 @@ public final class ModelRegistry: Sendable {
 
     /// The version a request names: `model` nil for the default model, `version` nil for its
     /// newest loaded version; `version` is the raw path segment.
-    func model(_ name: String?, version: String?) throws -> LoadedModel {
+    package func model(_ name: String?, version: String?) throws -> LoadedModel {
         let catalog = try snapshot()
         let entry = try catalog.entry(name)
         guard let version else {

@@ -1,0 +1,157 @@
+import CAllocationCounter
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Logging
+import NIOCore
+import NIOEmbedded
+import PeepholeCore
+import PeepholeProtocols
+import PeepholeServer
+
+/// Where the time of one `POST /predict` with a text goes inside the server, without sockets:
+/// the server's own router (middleware, routes, the server runner with admission, metrics and
+/// batcher) answers requests made in process, and each stage of that path is also run alone. Per
+/// stage: the median time of one call and the heap allocations it makes. What a socket adds
+/// (NIO, the kernel, the client) is the difference between `wrk`'s latency at one connection and
+/// `in_process_*_us`, which `make bench`'s report works out.
+enum RequestPath {
+    /// A 40-character text in the demo model's vocabulary, as `make bench` sends it.
+    static func text(for model: LoadedModel) -> String {
+        let sample = "the quick brown fox jumps over the lazy dog and runs away"
+        let known = Set(model.info.vocabulary ?? [])
+        let characters = sample.filter { known.isEmpty || known.contains(String($0)) }
+        return String(characters.prefix(model.network.inputShape[0] ?? 40))
+    }
+
+    static func measure(store path: String, model name: String, iterations: Int = 20_000) async throws -> [String: Any] {
+        var logger = Logger(label: "peephole-bench")
+        logger.logLevel = .critical
+        let store = try ModelStore(path: path, access: .readOnly)
+        let registry = ModelRegistry(store: store, defaultModel: name, logger: logger)
+        try registry.load()
+        var config = ServerConfig()
+        config.defaultModel = name
+        let metrics = ServerMetrics()
+        let responder = buildRouter(registry: registry, metrics: metrics, config: config).buildResponder()
+        let channel = EmbeddedChannel()
+        let source = ApplicationRequestContextSource(channel: channel, logger: logger)
+        let model = try registry.model(nil, version: nil)
+
+        let body = ByteBuffer(string: "{\"text\": [\"\(text(for: model))\"]}")
+        func request(_ method: HTTPRequest.Method, _ path: String, body: ByteBuffer? = nil) -> Request {
+            var fields = HTTPFields()
+            if let body {
+                fields[.contentType] = "application/json"
+                fields[.contentLength] = String(body.readableBytes)
+            }
+            let head = HTTPRequest(method: method, scheme: "http", authority: "127.0.0.1", path: path, headerFields: fields)
+            return Request(head: head, body: RequestBody(buffer: body ?? ByteBuffer()))
+        }
+        /// A request answered by the router, its body written out as the server writes it.
+        func respond(_ request: Request) async throws -> Int {
+            let response = try await responder.respond(to: request, context: PeepholeRequestContext(source: source))
+            var writer = CollectingWriter()
+            try await response.body.write(writer)
+            writer.bytes = 0
+            return response.status.code
+        }
+
+        // Each stage alone, with what the stage before it produced.
+        let limits = config.limits
+        let decoder = PeepholeBodyDecoder(maxBodyBytes: config.maxBodyBytes, limits: limits)
+        let decoded = try await decoder.decode(PredictRequest.self, from: request(.post, "/predict", body: body))
+        let inputs = try decoded.input.tensors(for: model, limits: limits)
+        let outputs = ForwardPass.model.outputs(of: model.network, inputs)
+        let answered = try await PeepholeAPI(limits: limits, runner: ReadyRunner(outputs: outputs)).predict(decoded, model: model)
+        let admission = ModelAdmission(limit: config.maxQueuePerModel)
+        let batcher = InferenceBatcher(workers: config.resolvedBatchWorkers, limits: config.batchLimits, metrics: metrics,
+                                       compute: { _, _, _ in outputs })
+        let api = PeepholeAPI(limits: limits, runner: ReadyRunner(outputs: outputs))
+        let encoder = PeepholeResponseEncoder()
+        let context = PeepholeRequestContext(source: source)
+        let clock = ContinuousClock()
+
+        guard try await respond(request(.post, "/predict", body: body)) == 200 else { throw BenchError("POST /predict did not answer 200") }
+        let stages: [(stage: String, what: String, body: () async throws -> Void)] = [
+            ("routing and middleware", "GET /health through the router: context, metrics and error middleware, route lookup, a tiny JSON answer",
+             { _ = try await respond(request(.get, "/health")) }),
+            ("body read and decode", "content type checked, body collected, JSON parsed into the request",
+             { _ = try await decoder.decode(PredictRequest.self, from: request(.post, "/predict", body: body)) }),
+            ("text to tensor", "the text checked against the request limits and one-hot encoded",
+             { _ = try decoded.input.tensors(for: model, limits: limits) }),
+            ("admission", "the model's in-flight bound taken and given back",
+             { _ = try await admission.run(model) { 0 } }),
+            ("metrics", "inference latency and batch size, request count and latency recorded",
+             { _ = await metrics.measureInference(model, endpoint: "predict", batch: 1) { 0 }
+               metrics.recordRequest(route: "/predict", method: "POST", status: 200, duration: .microseconds(100)) }),
+            ("batching", "the batcher's bookkeeping around a pass that costs nothing (no other request waits)",
+             { _ = try await batcher.run(model, .model, inputs: inputs) }),
+            ("compute", "the forward pass, batch 1",
+             { _ = ForwardPass.model.outputs(of: model.network, inputs) }),
+            ("response", "the output made into the response (probabilities by token)",
+             { _ = try await api.predict(decoded, model: model) }),
+            ("encode", "the response written as JSON into the response body",
+             { let response = try encoder.encode(answered, from: request(.post, "/predict"), context: context)
+               var writer = CollectingWriter()
+               try await response.body.write(writer)
+               writer.bytes = 0 }),
+        ]
+        var rows: [[String: Any]] = []
+        for (stage, what, body) in stages {
+            let measured = try await time(iterations, clock: clock, body)
+            rows.append(["stage": stage, "what": what, "p50_us": measured.p50, "allocations": measured.allocations])
+            FileHandle.standardError.write(Data("request path: \(stage): \(measured.p50) us, \(measured.allocations) allocations\n".utf8))
+        }
+        let health = try await time(iterations, clock: clock) { _ = try await respond(request(.get, "/health")) }
+        let predict = try await time(iterations, clock: clock) { _ = try await respond(request(.post, "/predict", body: body)) }
+        FileHandle.standardError.write(Data("request path: whole POST /predict in process: \(predict.p50) us, \(predict.allocations) allocations; GET /health \(health.p50) us\n".utf8))
+        return [
+            "stages": rows, "text_characters": text(for: model).count,
+            "in_process_health_us": health.p50, "in_process_health_allocations": health.allocations,
+            "in_process_predict_text_us": predict.p50, "in_process_predict_text_allocations": predict.allocations,
+        ]
+    }
+
+    /// The median time of `body` over `iterations` calls after a warm-up, and its heap
+    /// allocations per call (the process's count over all calls, divided).
+    private static func time(_ iterations: Int, clock: ContinuousClock, _ body: () async throws -> Void) async throws -> (p50: Double, allocations: Double) {
+        for _ in 0..<min(1000, iterations) { try await body() }
+        var times = [Double](repeating: 0, count: iterations)
+        let before = ac_allocations()
+        for index in 0..<iterations {
+            let start = clock.now
+            try await body()
+            let elapsed = clock.now - start
+            times[index] = Double(elapsed.components.seconds) * 1e6 + Double(elapsed.components.attoseconds) / 1e12
+        }
+        let allocations = before < 0 ? -1 : Double(ac_allocations() - before) / Double(iterations)
+        times.sort()
+        return (times[iterations / 2], allocations)
+    }
+}
+
+/// A runner whose passes cost nothing: every pass answers `outputs`, computed once beforehand.
+private struct ReadyRunner: InferenceRunner {
+    let outputs: [Tensor]
+
+    func outputs(_ model: LoadedModel, _ pass: ForwardPass, inputs: [Tensor], endpoint: String) async throws -> [Tensor] { outputs }
+
+    func alone<T: Sendable>(_ model: LoadedModel, endpoint: String, batch: Int, _ work: @escaping @Sendable () throws -> T) async throws -> T {
+        try work()
+    }
+}
+
+/// Takes a response body as the server's writer would, counting its bytes.
+private struct CollectingWriter: ResponseBodyWriter {
+    var bytes = 0
+
+    mutating func write(_ buffer: ByteBuffer) async throws { bytes += buffer.readableBytes }
+
+    consuming func finish(_ trailingHeaders: HTTPFields?) async throws {}
+}
+
+struct BenchError: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}
