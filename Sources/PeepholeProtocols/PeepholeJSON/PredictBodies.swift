@@ -18,8 +18,11 @@ public struct PredictRequest: PeepholeRequestBody {
 
     public static func maxDepth(_ limits: RequestLimits) -> Int { limits.maxDepth + 2 }
 
+    /// The body's fields.
+    private static let accepted: Set<String> = ["inputs", "text", "top_k", Interventions.field]
+
     public init(from decoder: any Decoder) throws {
-        let fields = try JSONFields(from: decoder, accepted: ["inputs", "text", "top_k", Interventions.field])
+        let fields = try JSONFields(from: decoder, accepted: Self.accepted)
         input = try InputBody(fields)
         interventions = try Interventions(fields)
         switch fields["top_k"] {

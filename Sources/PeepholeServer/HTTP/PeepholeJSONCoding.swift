@@ -44,7 +44,7 @@ package struct PeepholeBodyDecoder: Sendable {
 
     /// Accepts a missing `Content-Type`, the accepted types with parameters, and `+json` types.
     static func checkContentType(_ request: Request) throws {
-        guard let header = request.headers[.contentType] else { return }
+        guard let header = request.headers[.contentType], header != "application/json" else { return }
         let type = header.split(separator: ";", maxSplits: 1).first.map { $0.trimmingCharacters(in: .whitespaces).lowercased() } ?? ""
         guard acceptedTypes.contains(type) || type.hasSuffix("+json") else {
             throw ServerError.unsupportedMediaType(header)

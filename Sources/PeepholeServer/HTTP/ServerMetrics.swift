@@ -9,9 +9,29 @@ import Prometheus
 public final class ServerMetrics: Sendable {
     /// The registry `/metrics` renders.
     let registry = PrometheusCollectorRegistry()
-    /// Metric handles by name and label values: the registry checks names and help
-    /// texts on every `make…` call, about 4% of the server's CPU when done for every request.
-    private let handles = NIOLockedValueBox<[String: any Sendable]>([:])
+    /// Metric handles by their label values, made on first use: the registry checks names and
+    /// help texts on every `make…` call, so each request finds its handles here instead. Typed
+    /// keys and values, so a lookup hashes the label values and builds no string or label array.
+    private let handles = NIOLockedValueBox(Handles())
+
+    private struct Handles {
+        var requests: [RequestKey: (count: Counter, duration: DurationHistogram)] = [:]
+        var inference: [InferenceKey: (duration: DurationHistogram, batch: ValueHistogram)] = [:]
+        var passes: [String: ValueHistogram] = [:]
+        /// Made at a model's first shared pass, so `/metrics` lists it from then on.
+        var shared: [String: Counter] = [:]
+    }
+
+    private struct RequestKey: Hashable {
+        var route: String
+        var method: String
+        var status: Int
+    }
+
+    private struct InferenceKey: Hashable {
+        var model: String
+        var endpoint: String
+    }
 
     private static let latencyBuckets: [Duration] = [
         .milliseconds(1), .milliseconds(5), .milliseconds(10), .milliseconds(25), .milliseconds(50), .milliseconds(100),
@@ -24,14 +44,19 @@ public final class ServerMetrics: Sendable {
 
     /// Counts one answered request and records its latency.
     package func recordRequest(route: String, method: String, status: Int, duration: Duration) {
-        let labels = [("route", route), ("method", method), ("status", String(status))]
-        handle("http_requests", labels) {
-            registry.makeCounter(descriptor: Self.name("http_requests", unit: "total", help: "HTTP requests answered, by route template, method and status."), labels: labels)
-        }.increment()
-        handle("http_request_duration", labels) {
-            registry.makeDurationHistogram(descriptor: Self.name("http_request_duration", unit: "seconds", help: "HTTP request latency, by route template, method and status."),
-                                           labels: labels, buckets: Self.latencyBuckets)
-        }.record(duration)
+        let key = RequestKey(route: route, method: method, status: status)
+        let metrics = handles.withLockedValue { handles in
+            if let metrics = handles.requests[key] { return metrics }
+            let labels = [("route", route), ("method", method), ("status", String(status))]
+            let metrics = (
+                registry.makeCounter(descriptor: Self.name("http_requests", unit: "total", help: "HTTP requests answered, by route template, method and status."), labels: labels),
+                registry.makeDurationHistogram(descriptor: Self.name("http_request_duration", unit: "seconds", help: "HTTP request latency, by route template, method and status."),
+                                               labels: labels, buckets: Self.latencyBuckets))
+            handles.requests[key] = metrics
+            return metrics
+        }
+        metrics.count.increment()
+        metrics.duration.record(duration)
     }
 
     /// Runs one inference request (queueing and forward pass), recording its latency and batch
@@ -40,40 +65,46 @@ public final class ServerMetrics: Sendable {
         let clock = ContinuousClock()
         let start = clock.now
         let result = try await body()
-        let labels = [("model", model.info.model), ("endpoint", endpoint)]
-        handle("inference_duration", labels) {
-            registry.makeDurationHistogram(descriptor: Self.name("inference_duration", unit: "seconds", help: "Inference request latency (queueing and forward pass), by model and endpoint."),
-                                           labels: labels, buckets: Self.latencyBuckets)
-        }.record(clock.now - start)
-        handle("inference_batch_size", [("model", model.info.model)]) {
-            registry.makeValueHistogram(descriptor: Self.name("inference_batch_size", unit: "", help: "Sequences per inference request, by model."),
-                                        labels: [("model", model.info.model)], buckets: Self.batchBuckets)
-        }.record(Double(batch))
+        let elapsed = clock.now - start
+        let key = InferenceKey(model: model.info.model, endpoint: endpoint)
+        let metrics = handles.withLockedValue { handles in
+            if let metrics = handles.inference[key] { return metrics }
+            let labels = [("model", key.model), ("endpoint", endpoint)]
+            let metrics = (
+                registry.makeDurationHistogram(descriptor: Self.name("inference_duration", unit: "seconds", help: "Inference request latency (queueing and forward pass), by model and endpoint."),
+                                               labels: labels, buckets: Self.latencyBuckets),
+                // One handle per model, shared by its endpoints.
+                handles.inference.first { $0.key.model == key.model }?.value.batch
+                    ?? registry.makeValueHistogram(descriptor: Self.name("inference_batch_size", unit: "", help: "Sequences per inference request, by model."),
+                                                   labels: [("model", key.model)], buckets: Self.batchBuckets))
+            handles.inference[key] = metrics
+            return metrics
+        }
+        metrics.duration.record(elapsed)
+        metrics.batch.record(Double(batch))
         return result
     }
 
     /// Records one forward pass of the batcher: its sequences, and the requests that shared it.
     func recordForwardPass(model: String, sequences: Int, requests: Int) {
-        handle("forward_batch_size", [("model", model)]) {
-            registry.makeValueHistogram(descriptor: Self.name("forward_batch_size", unit: "", help: "Sequences per batched forward pass (one or more requests), by model."),
-                                        labels: [("model", model)], buckets: Self.batchBuckets)
-        }.record(Double(sequences))
-        guard requests > 1 else { return }
-        handle("forward_shared_requests", [("model", model)]) {
-            registry.makeCounter(descriptor: Self.name("forward_shared_requests", unit: "total", help: "Requests that shared a forward pass with other requests, by model."),
-                                 labels: [("model", model)])
-        }.increment(by: Int64(requests))
-    }
-
-    /// The handle of metric `name` with `labels`, made by `make` the first time.
-    private func handle<Metric: Sendable>(_ name: String, _ labels: [(String, String)], _ make: () -> Metric) -> Metric {
-        let key = ([name] + labels.map(\.1)).joined(separator: "\u{1}")
-        return handles.withLockedValue { handles in
-            if let metric = handles[key] as? Metric { return metric }
-            let metric = make()
-            handles[key] = metric
-            return metric
+        let (histogram, shared) = handles.withLockedValue { handles in
+            let histogram = handles.passes[model] ?? {
+                let made = registry.makeValueHistogram(descriptor: Self.name("forward_batch_size", unit: "", help: "Sequences per batched forward pass (one or more requests), by model."),
+                                                       labels: [("model", model)], buckets: Self.batchBuckets)
+                handles.passes[model] = made
+                return made
+            }()
+            guard requests > 1 else { return (histogram, nil as Counter?) }
+            let shared = handles.shared[model] ?? {
+                let made = registry.makeCounter(descriptor: Self.name("forward_shared_requests", unit: "total", help: "Requests that shared a forward pass with other requests, by model."),
+                                                labels: [("model", model)])
+                handles.shared[model] = made
+                return made
+            }()
+            return (histogram, shared)
         }
+        histogram.record(Double(sequences))
+        shared?.increment(by: Int64(requests))
     }
 
     /// The Prometheus text exposition of every metric.

@@ -86,6 +86,15 @@ struct BatchQueue {
     /// The requests queued now.
     var queued: Int { groups.values.reduce(0) { $0 + $1.requests.count } }
 
+    /// Takes a free worker for a request of `rows` sequences that would run alone at once: no
+    /// request queues (so none of its kind), and it would not wait for company. The request then
+    /// needs no key or queue entry; false sends it through `arrive`.
+    mutating func takeWorkerAtOnce(rows: Int, _ limits: InferenceBatcher.Limits) -> Bool {
+        guard groups.isEmpty, busy < workers, limits.maxDelayMicroseconds == 0 || rows >= limits.maxSize else { return false }
+        busy += 1
+        return true
+    }
+
     /// Admits a request for `key`: with no group of its kind queued and a worker free, it takes
     /// the worker (and heads a new group when it waits for company); else it joins the group.
     mutating func arrive(_ model: LoadedModel, _ key: Key, _ inputs: [Tensor], _ limits: InferenceBatcher.Limits) -> Arrival {

@@ -110,10 +110,17 @@ package final class InferenceBatcher: Sendable {
             state.withLockedValue { $0.counters.requests += 1 }
             return try await runPass(model, pass, [inputs])[0]
         }
+        let atOnce = state.withLockedValue { state in
+            state.counters.requests += 1
+            return state.queue.takeWorkerAtOnce(rows: inputs[0].shape[0], limits)
+        }
+        if atOnce {
+            defer { handOff() }
+            return try await runPass(model, pass, [inputs])[0]
+        }
         let key = BatchQueue.Key(model: model.info.model, version: model.info.version, pass: pass, items: inputs.map { Array($0.shape.dropFirst()) })
         let arrival = state.withLockedValue { state in
-            state.counters.requests += 1
-            return state.queue.arrive(model, key, inputs, limits)
+            state.queue.arrive(model, key, inputs, limits)
         }
         switch arrival {
         case .runNow:
