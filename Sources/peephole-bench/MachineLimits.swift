@@ -1,12 +1,12 @@
-import CPeepholeKernels
 import Foundation
+import PeepholeCore
 
 /// What this machine allows one thread, measured beside the engine so the report can say how far
 /// the engine is from it: STREAM-style copy bandwidth far beyond the last-level cache (the limit
 /// issue 15 names) and at each shape's recurrent-weight size (where the weights stay in cache
 /// across steps), read-only bandwidth at the same sizes, the FMA peak of one core, and the
-/// bandwidth bound of LSTM(1024) over 200 steps at batch 1. The benchmark's only door to
-/// `machine_limits.c`; each measurement takes well under two seconds.
+/// bandwidth bound of LSTM(1024) over 200 steps at batch 1, with the core's `MachineLoops`; each
+/// measurement takes well under two seconds.
 enum MachineLimits {
     /// The recurrent weights' bytes of each benchmark shape: `hidden × 4·hidden` floats.
     static let workingSets: [(name: String, bytes: Int)] = [64, 256, 1024].map { ("h\($0)", $0 * 4 * $0 * 4) }
@@ -17,21 +17,20 @@ enum MachineLimits {
     /// Measures everything; `results` are the engine rows, whose LSTM(1024) batch-1 p50 goes next
     /// to its bound.
     static func measure(against results: [[String: Any]]) -> [String: Any] {
-        let isa = pk_best_isa()
-        let big = bandwidth(copyBytes: bigArrayBytes, readBytes: bigArrayBytes, repetitions: 5, isa: isa)
+        let big = bandwidth(copyBytes: bigArrayBytes, readBytes: bigArrayBytes, repetitions: 5)
         var sets: [[String: Any]] = []
         for (name, bytes) in workingSets {
             // The copy's source and destination together as large as the weights, which occupy the
             // cache alone; the read over an array the weights' size.
-            let measured = bandwidth(copyBytes: bytes / 2, readBytes: bytes, repetitions: 7, isa: isa)
+            let measured = bandwidth(copyBytes: bytes / 2, readBytes: bytes, repetitions: 7)
             sets.append(["shape": name, "bytes": bytes, "copy_gb_per_s": measured.copy, "read_gb_per_s": measured.read])
             log("machine: \(name) working set \(bytes >> 10) KiB: copy \(measured.copy.rounded1) GB/s, read \(measured.read.rounded1) GB/s")
         }
-        let peak = fmaPeak(isa: isa)
+        let peak = fmaPeak()
         log("machine: copy \(big.copy.rounded1) GB/s, read \(big.read.rounded1) GB/s (2 × \(bigArrayBytes >> 20) MB); FMA peak \(peak.rounded1) GFLOP/s")
         let inCache = sets.last.map { ($0["copy_gb_per_s"] as! Double, $0["read_gb_per_s"] as! Double) }
         return [
-            "isa": ["scalar", "avx2", "avx512"][Int(isa.rawValue)],
+            "isa": MachineLoops.instructionSet,
             "stream_copy_gb_per_s": big.copy, "stream_read_gb_per_s": big.read, "stream_array_bytes": bigArrayBytes,
             "working_sets": sets,
             "fma_peak_gflops": peak,
@@ -71,7 +70,7 @@ enum MachineLimits {
     /// Best copy and read bandwidth in GB/s over `repetitions` timed rounds: a copy of `copyBytes`
     /// into as many, counting the bytes read plus the bytes written (STREAM's convention), and a sum
     /// over `readBytes`. A round repeats its pass until it has moved at least 256 MB.
-    private static func bandwidth(copyBytes: Int, readBytes: Int, repetitions: Int, isa: pk_isa) -> (copy: Double, read: Double) {
+    private static func bandwidth(copyBytes: Int, readBytes: Int, repetitions: Int) -> (copy: Double, read: Double) {
         let copyCount = copyBytes / 4, readCount = readBytes / 4
         let src = UnsafeMutablePointer<Float>.allocate(capacity: max(copyCount, readCount))
         let dst = UnsafeMutablePointer<Float>.allocate(capacity: copyCount)
@@ -81,23 +80,23 @@ enum MachineLimits {
         var sink: Float = 0
         let copyPasses = max(1, (256 << 20) / (copyCount * 8))
         let copy = best(of: repetitions, bytes: Double(copyPasses * copyCount * 8)) {
-            for _ in 0..<copyPasses { pk_copy_floats(isa, src, dst, copyCount) }
+            for _ in 0..<copyPasses { MachineLoops.copy(src, to: dst, count: copyCount) }
         }
         let readPasses = max(1, (256 << 20) / (readCount * 4))
         let read = best(of: repetitions, bytes: Double(readPasses * readCount * 4)) {
-            for _ in 0..<readPasses { sink += pk_sum_floats(isa, src, readCount) }
+            for _ in 0..<readPasses { sink += MachineLoops.sum(src, count: readCount) }
         }
         precondition(sink.isFinite && dst[copyCount - 1] == 1)
         return (copy, read)
     }
 
     /// Fused multiply-adds one core retires per second, as GFLOP/s (2 FLOP each), best of 5 rounds.
-    private static func fmaPeak(isa: pk_isa) -> Double {
+    private static func fmaPeak() -> Double {
         var sink: Float = 0
         let iterations = 4_000_000
-        let fmas = pk_fma_chains(isa, 1000, &sink)  // warm-up, and the count per 1000 rounds
+        let fmas = MachineLoops.fmaChains(iterations: 1000, sink: &sink)  // warm-up, and the count per 1000 rounds
         let flops = Double(fmas / 1000 * iterations * 2)
-        let rate = best(of: 5, bytes: flops) { _ = pk_fma_chains(isa, iterations, &sink) }
+        let rate = best(of: 5, bytes: flops) { _ = MachineLoops.fmaChains(iterations: iterations, sink: &sink) }
         precondition(sink.isFinite)
         return rate
     }

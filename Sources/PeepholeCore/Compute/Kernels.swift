@@ -133,3 +133,26 @@ struct PackedMatrix: Sendable {
         return output
     }
 }
+
+/// The loops of `machine_limits.c`, for `peephole-bench` to measure what one core allows (copy
+/// and read bandwidth, the FMA peak) on the instruction set the kernels use.
+public enum MachineLoops {
+    /// The instruction set the kernels run on here: "avx512", "avx2" or "scalar".
+    public static var instructionSet: String { ["scalar", "avx2", "avx512"][Int(pk_best_isa().rawValue)] }
+
+    /// `destination[i] = source[i]` for `i < count`, with ordinary vector loads and stores.
+    public static func copy(_ source: UnsafePointer<Float>, to destination: UnsafeMutablePointer<Float>, count: Int) {
+        pk_copy_floats(pk_best_isa(), source, destination, count)
+    }
+
+    /// The sum of `count` floats, in an unspecified order.
+    public static func sum(_ values: UnsafePointer<Float>, count: Int) -> Float {
+        pk_sum_floats(pk_best_isa(), values, count)
+    }
+
+    /// `iterations` rounds of independent fused multiply-add chains; their sum goes to `sink`.
+    /// Returns the multiply-adds done.
+    public static func fmaChains(iterations: Int, sink: inout Float) -> Int {
+        pk_fma_chains(pk_best_isa(), iterations, &sink)
+    }
+}
