@@ -54,3 +54,23 @@ import PeepholeCore
         #expect(throws: PeepholeError.self) { try JSONValue.parse(Array(String(repeating: "[", count: 100_000).utf8)) }
     }
 }
+
+@Suite struct JSONWritableTests {
+    /// The responses written directly must be the bytes their `Encodable` conformance gives.
+    @Test func predictResponsesWriteTheBytesTheirEncodableConformanceGives() throws {
+        let probabilities = Tensor(shape: [2, 3], data: [0.25, 1e-7, 0.7499999, 3.4028235e38, -0.0, .nan])
+        let responses = [
+            PredictResponse(model: "chars", version: 1, outputs: .single(probabilities), topK: nil),
+            PredictResponse(model: "a \"quoted\"\nname", version: 12, outputs: .single(Tensor(shape: [1, 2, 2], data: [1, 2, 3, .infinity])), topK: nil),
+            PredictResponse(model: "two_heads", version: 3, outputs: .named([("next", probabilities), ("score", Tensor(shape: [2, 1], data: [0.5, -1.5]))]), topK: nil),
+            PredictResponse(model: "chars", version: 1, outputs: .single(probabilities),
+                            topK: [[TokenProbability(token: "e", p: 0.679), TokenProbability(token: "\\", p: .nan)], [TokenProbability(token: "\u{1}", p: 1e-30)]]),
+            PredictResponse(model: "chars", version: 1, outputs: .named([]), topK: [[]]),
+        ]
+        for response in responses {
+            let written = try PeepholeJSON.encode(response)
+            let encoded = try JSONStreamEncoder.encode(response)
+            #expect(written == encoded, "\(String(decoding: written, as: UTF8.self)) vs \(String(decoding: encoded, as: UTF8.self))")
+        }
+    }
+}

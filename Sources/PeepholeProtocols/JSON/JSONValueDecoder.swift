@@ -71,9 +71,15 @@ public enum PeepholeJSON {
         try T(from: JSONValueDecoder(value: JSONValue.parse(bytes, maxDepth: T.maxDepth(limits)), limits: limits))
     }
 
-    /// The JSON bytes of `value`.
+    /// The JSON bytes of `value`: written directly when it is `JSONWritable`, else through its
+    /// `Encodable` conformance.
     public static func encode(_ value: some Encodable) throws -> [UInt8] {
-        try JSONStreamEncoder.encode(value)
+        if let writable = value as? any JSONWritable {
+            var writer = JSONWriter()
+            writable.write(to: &writer)
+            return writer.bytes
+        }
+        return try JSONStreamEncoder.encode(value)
     }
 }
 

@@ -1,5 +1,12 @@
 import PeepholeCore
 
+/// A response body that writes itself into a `JSONWriter`, giving the bytes its `Encodable`
+/// conformance gives through `JSONStreamEncoder` without the `Encoder` protocol's work per field
+/// (existential containers, key strings): for the responses every inference request gets.
+protocol JSONWritable {
+    func write(to writer: inout JSONWriter)
+}
+
 /// Writes response JSON straight into a byte buffer: objects in a fixed key order, nested float
 /// arrays without intermediate trees, floats in their shortest round-trip form.
 public struct JSONWriter {

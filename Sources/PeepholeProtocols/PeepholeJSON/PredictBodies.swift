@@ -47,6 +47,37 @@ public struct PredictResponse: Encodable, Sendable {
     enum CodingKeys: String, CodingKey { case model, version, outputs, topK = "top_k" }
 }
 
+extension PredictResponse: JSONWritable {
+    func write(to writer: inout JSONWriter) {
+        writer.beginObject()
+        writer.string(model, key: "model")
+        writer.int(version, key: "version")
+        switch outputs {
+        case let .single(tensor):
+            writer.tensor(tensor, key: "outputs")
+        case let .named(outputs):
+            writer.beginObject("outputs")
+            for (name, tensor) in outputs { writer.tensor(tensor, key: name) }
+            writer.endObject()
+        }
+        if let topK {
+            writer.beginArray("top_k")
+            for row in topK {
+                writer.beginArray()
+                for entry in row {
+                    writer.beginObject()
+                    writer.string(entry.token, key: "token")
+                    writer.float(entry.p, key: "p")
+                    writer.endObject()
+                }
+                writer.endArray()
+            }
+            writer.endArray()
+        }
+        writer.endObject()
+    }
+}
+
 /// A token and its probability.
 public struct TokenProbability: Encodable, Sendable {
     /// The token, from the model's vocabulary.
