@@ -158,16 +158,17 @@ extension ErrorResponse {
     /// Logs `error`, thrown answering `request`: server faults at `error`, clients that left at
     /// `info`, refused requests at `debug`.
     func log(_ error: any Error, of request: Request, to logger: Logger) {
-        let metadata: Logger.Metadata = [
+        // Made only if the line is logged: a refused request is logged at debug, below the default level.
+        let metadata = { () -> Logger.Metadata in [
             "http.method": "\(request.method)", "http.path": "\(request.uri.path)",
             "http.status": "\(status.code)", "error": "\(error)",
-        ]
+        ] }
         if status.code >= 500 {
-            logger.error("Request failed", metadata: metadata)
+            logger.error("Request failed", metadata: metadata())
         } else if code == "client_closed" {
-            logger.info("Client closed the request", metadata: metadata)
+            logger.info("Client closed the request", metadata: metadata())
         } else {
-            logger.debug("Request refused", metadata: metadata)
+            logger.debug("Request refused", metadata: metadata())
         }
     }
 }
