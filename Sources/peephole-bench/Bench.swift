@@ -33,6 +33,9 @@ struct Bench: AsyncParsableCommand {
     @Option(help: "Calls per stage of the request path.")
     var requestPathIterations = 20_000
 
+    @Option(help: "Microseconds of sleep before each timed call of the request path (a core idling between one connection's requests).")
+    var requestPathIdleUs = 0
+
     @Option(help: "Instead of measuring: write a store holding a random-weight model random_h<hidden> (LSTM(hidden) over 200 one-hot steps of 76 features, Dense(76, softmax)) to this path, for the HTTP batching benchmark.")
     var writeStore: String?
 
@@ -47,7 +50,7 @@ struct Bench: AsyncParsableCommand {
         }
         BLAS.setThreads(1)
         if requestPathOnly {
-            let document = ["request_path": try await RequestPath.measure(store: store, model: model, iterations: requestPathIterations)]
+            let document = ["request_path": try await RequestPath.measure(store: store, model: model, iterations: requestPathIterations, idleMicroseconds: requestPathIdleUs)]
             FileHandle.standardOutput.write(try JSONSerialization.data(withJSONObject: document, options: [.sortedKeys]) + Data("\n".utf8))
             return
         }

@@ -24,7 +24,9 @@ enum RequestPath {
         return String(characters.prefix(model.network.inputShape[0] ?? 40))
     }
 
-    static func measure(store path: String, model name: String, iterations: Int = 20_000) async throws -> [String: Any] {
+    /// `idleMicroseconds` > 0 sleeps that long before each timed call, as a server's core idles
+    /// between the requests of one connection: what the same work costs with cold caches.
+    static func measure(store path: String, model name: String, iterations: Int = 20_000, idleMicroseconds: Int = 0) async throws -> [String: Any] {
         var logger = Logger(label: "peephole-bench")
         logger.logLevel = .critical
         let store = try ModelStore(path: path, access: .readOnly)
@@ -99,27 +101,28 @@ enum RequestPath {
         ]
         var rows: [[String: Any]] = []
         for (stage, what, body) in stages {
-            let measured = try await time(iterations, clock: clock, body)
+            let measured = try await time(iterations, idle: idleMicroseconds, clock: clock, body)
             rows.append(["stage": stage, "what": what, "p50_us": measured.p50, "allocations": measured.allocations])
             FileHandle.standardError.write(Data("request path: \(stage): \(measured.p50) us, \(measured.allocations) allocations\n".utf8))
         }
-        let health = try await time(iterations, clock: clock) { _ = try await respond(request(.get, "/health")) }
-        let predict = try await time(iterations, clock: clock) { _ = try await respond(request(.post, "/predict", body: body)) }
+        let health = try await time(iterations, idle: idleMicroseconds, clock: clock) { _ = try await respond(request(.get, "/health")) }
+        let predict = try await time(iterations, idle: idleMicroseconds, clock: clock) { _ = try await respond(request(.post, "/predict", body: body)) }
         FileHandle.standardError.write(Data("request path: whole POST /predict in process: \(predict.p50) us, \(predict.allocations) allocations; GET /health \(health.p50) us\n".utf8))
         return [
-            "stages": rows, "text_characters": text(for: model).count,
+            "stages": rows, "text_characters": text(for: model).count, "idle_us": idleMicroseconds,
             "in_process_health_us": health.p50, "in_process_health_allocations": health.allocations,
             "in_process_predict_text_us": predict.p50, "in_process_predict_text_allocations": predict.allocations,
         ]
     }
 
-    /// The median time of `body` over `iterations` calls after a warm-up, and its heap
-    /// allocations per call (the process's count over all calls, divided).
-    private static func time(_ iterations: Int, clock: ContinuousClock, _ body: () async throws -> Void) async throws -> (p50: Double, allocations: Double) {
+    /// The median time of `body` over `iterations` calls after a warm-up, each after `idle` µs of
+    /// sleep, and its heap allocations per call (the process's count over all calls, divided).
+    private static func time(_ iterations: Int, idle: Int, clock: ContinuousClock, _ body: () async throws -> Void) async throws -> (p50: Double, allocations: Double) {
         for _ in 0..<min(1000, iterations) { try await body() }
         var times = [Double](repeating: 0, count: iterations)
         let before = ac_allocations()
         for index in 0..<iterations {
+            if idle > 0 { usleep(UInt32(idle)) }
             let start = clock.now
             try await body()
             let elapsed = clock.now - start
