@@ -16,7 +16,8 @@ public final class ServerMetrics: Sendable {
 
     private struct Handles {
         var requests: [RequestKey: (count: Counter, duration: DurationHistogram)] = [:]
-        var inference: [InferenceKey: (duration: DurationHistogram, batch: ValueHistogram)] = [:]
+        var inference: [InferenceKey: DurationHistogram] = [:]
+        var batchSizes: [String: ValueHistogram] = [:]
         var passes: [String: ValueHistogram] = [:]
         /// Made at a model's first shared pass, so `/metrics` lists it from then on.
         var shared: [String: Counter] = [:]
@@ -44,16 +45,13 @@ public final class ServerMetrics: Sendable {
 
     /// Counts one answered request and records its latency.
     package func recordRequest(route: String, method: String, status: Int, duration: Duration) {
-        let key = RequestKey(route: route, method: method, status: status)
         let metrics = handles.withLockedValue { handles in
-            if let metrics = handles.requests[key] { return metrics }
-            let labels = [("route", route), ("method", method), ("status", String(status))]
-            let metrics = (
-                registry.makeCounter(descriptor: Self.name("http_requests", unit: "total", help: "HTTP requests answered, by route template, method and status."), labels: labels),
-                registry.makeDurationHistogram(descriptor: Self.name("http_request_duration", unit: "seconds", help: "HTTP request latency, by route template, method and status."),
-                                               labels: labels, buckets: Self.latencyBuckets))
-            handles.requests[key] = metrics
-            return metrics
+            handles.requests.value(for: RequestKey(route: route, method: method, status: status)) {
+                let labels = [("route", route), ("method", method), ("status", String(status))]
+                return (registry.makeCounter(descriptor: Self.name("http_requests", unit: "total", help: "HTTP requests answered, by route template, method and status."), labels: labels),
+                        registry.makeDurationHistogram(descriptor: Self.name("http_request_duration", unit: "seconds", help: "HTTP request latency, by route template, method and status."),
+                                                       labels: labels, buckets: Self.latencyBuckets))
+            }
         }
         metrics.count.increment()
         metrics.duration.record(duration)
@@ -66,42 +64,33 @@ public final class ServerMetrics: Sendable {
         let start = clock.now
         let result = try await body()
         let elapsed = clock.now - start
-        let key = InferenceKey(model: model.info.model, endpoint: endpoint)
-        let metrics = handles.withLockedValue { handles in
-            if let metrics = handles.inference[key] { return metrics }
-            let labels = [("model", key.model), ("endpoint", endpoint)]
-            let metrics = (
+        let name = model.info.model
+        let (duration, batchSize) = handles.withLockedValue { handles in
+            (handles.inference.value(for: InferenceKey(model: name, endpoint: endpoint)) {
                 registry.makeDurationHistogram(descriptor: Self.name("inference_duration", unit: "seconds", help: "Inference request latency (queueing and forward pass), by model and endpoint."),
-                                               labels: labels, buckets: Self.latencyBuckets),
-                // One handle per model, shared by its endpoints.
-                handles.inference.first { $0.key.model == key.model }?.value.batch
-                    ?? registry.makeValueHistogram(descriptor: Self.name("inference_batch_size", unit: "", help: "Sequences per inference request, by model."),
-                                                   labels: [("model", key.model)], buckets: Self.batchBuckets))
-            handles.inference[key] = metrics
-            return metrics
+                                               labels: [("model", name), ("endpoint", endpoint)], buckets: Self.latencyBuckets)
+            },
+             handles.batchSizes.value(for: name) {
+                registry.makeValueHistogram(descriptor: Self.name("inference_batch_size", unit: "", help: "Sequences per inference request, by model."),
+                                            labels: [("model", name)], buckets: Self.batchBuckets)
+            })
         }
-        metrics.duration.record(elapsed)
-        metrics.batch.record(Double(batch))
+        duration.record(elapsed)
+        batchSize.record(Double(batch))
         return result
     }
 
     /// Records one forward pass of the batcher: its sequences, and the requests that shared it.
     func recordForwardPass(model: String, sequences: Int, requests: Int) {
         let (histogram, shared) = handles.withLockedValue { handles in
-            let histogram = handles.passes[model] ?? {
-                let made = registry.makeValueHistogram(descriptor: Self.name("forward_batch_size", unit: "", help: "Sequences per batched forward pass (one or more requests), by model."),
-                                                       labels: [("model", model)], buckets: Self.batchBuckets)
-                handles.passes[model] = made
-                return made
-            }()
-            guard requests > 1 else { return (histogram, nil as Counter?) }
-            let shared = handles.shared[model] ?? {
-                let made = registry.makeCounter(descriptor: Self.name("forward_shared_requests", unit: "total", help: "Requests that shared a forward pass with other requests, by model."),
-                                                labels: [("model", model)])
-                handles.shared[model] = made
-                return made
-            }()
-            return (histogram, shared)
+            (handles.passes.value(for: model) {
+                registry.makeValueHistogram(descriptor: Self.name("forward_batch_size", unit: "", help: "Sequences per batched forward pass (one or more requests), by model."),
+                                            labels: [("model", model)], buckets: Self.batchBuckets)
+            },
+             requests > 1 ? handles.shared.value(for: model) {
+                registry.makeCounter(descriptor: Self.name("forward_shared_requests", unit: "total", help: "Requests that shared a forward pass with other requests, by model."),
+                                     labels: [("model", model)])
+            } : nil)
         }
         histogram.record(Double(sequences))
         shared?.increment(by: Int64(requests))
@@ -131,5 +120,15 @@ struct MetricsMiddleware<Context: RequestContext>: RouterMiddleware {
         let response = try await next(request, context)
         status = response.status.code
         return response
+    }
+}
+
+private extension Dictionary {
+    /// The value for `key`, made by `make` and kept the first time it is asked for.
+    mutating func value(for key: Key, orMake make: () -> Value) -> Value {
+        if let value = self[key] { return value }
+        let value = make()
+        self[key] = value
+        return value
     }
 }
