@@ -14,8 +14,8 @@ struct JSONFields {
         guard case let .object(fields) = value else {
             throw PeepholeError.invalidInput(field: path.isEmpty ? "body" : path, message: path.isEmpty ? "expected \(expected)" : "expected \(expected), got \(value.typeName)")
         }
-        // Sorted only when a field is refused, so the error names the first one alphabetically.
-        if fields.keys.contains(where: { !accepted.contains($0) }), let unknown = fields.keys.sorted().first(where: { !accepted.contains($0) }) {
+        // The first refused field alphabetically, found without sorting every body's keys.
+        if let unknown = fields.keys.filter({ !accepted.contains($0) }).min() {
             throw PeepholeError.invalidInput(field: Self.join(path, unknown), message: "unknown field (accepted: \(accepted.sorted().joined(separator: ", ")))")
         }
         self.fields = fields

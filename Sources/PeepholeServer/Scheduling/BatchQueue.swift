@@ -90,9 +90,14 @@ struct BatchQueue {
     /// request queues (so none of its kind), and it would not wait for company. The request then
     /// needs no key or queue entry; false sends it through `arrive`.
     mutating func takeWorkerAtOnce(rows: Int, _ limits: InferenceBatcher.Limits) -> Bool {
-        guard groups.isEmpty, busy < workers, limits.maxDelayMicroseconds == 0 || rows >= limits.maxSize else { return false }
+        guard groups.isEmpty, busy < workers, !Self.waitsForCompany(rows: rows, limits) else { return false }
         busy += 1
         return true
+    }
+
+    /// Whether a request of `rows` sequences that heads its group waits for others to join it.
+    private static func waitsForCompany(rows: Int, _ limits: InferenceBatcher.Limits) -> Bool {
+        limits.maxDelayMicroseconds > 0 && rows < limits.maxSize
     }
 
     /// Admits a request for `key`: with no group of its kind queued and a worker free, it takes
@@ -101,7 +106,7 @@ struct BatchQueue {
         let waiting = Waiting(id: nextID(), key: key, inputs: inputs, arrived: .now)
         if groups[key] == nil, busy < workers {
             busy += 1
-            if limits.maxDelayMicroseconds == 0 || waiting.rows >= limits.maxSize { return .runNow }
+            if !Self.waitsForCompany(rows: waiting.rows, limits) { return .runNow }
             append(waiting, model)
             groups[key]!.claimed = true
             return .lead(waiting)
