@@ -116,7 +116,7 @@ struct Bench: AsyncParsableCommand {
                 let start = clock.now
                 try await body()
                 let elapsed = clock.now - start
-                times.append(Double(elapsed.components.attoseconds) / 1e12 + Double(elapsed.components.seconds) * 1e6)
+                times.append(elapsed.inMicroseconds)
             }
             return times.sorted()[times.count / 2]
         }

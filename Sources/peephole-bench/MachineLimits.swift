@@ -111,7 +111,7 @@ enum MachineLimits {
             let start = clock.now
             body()
             let elapsed = clock.now - start
-            fastest = min(fastest, Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)
+            fastest = min(fastest, elapsed.inSeconds)
         }
         return bytes / fastest / 1e9
     }

@@ -29,15 +29,14 @@ struct Measure {
                 let began = clock.now
                 _ = network.run(input)
                 let elapsed = clock.now - began
-                latencies.append(Double(elapsed.components.attoseconds) / 1e12 + Double(elapsed.components.seconds) * 1e6)
+                latencies.append(elapsed.inMicroseconds)
                 count += 1
             }
             results.set(worker, count: count, latencies: latencies)
         }
         let elapsed = clock.now - start
         let total = results.counts.reduce(0, +) * input.shape[0]
-        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
-        return Measure(latencies: results.latencies[0].sorted(), throughput: Double(total) / seconds)
+        return Measure(latencies: results.latencies[0].sorted(), throughput: Double(total) / elapsed.inSeconds)
     }
 }
 
@@ -60,4 +59,11 @@ private final class Results: Sendable {
             $0.latencies[worker] = values
         }
     }
+}
+
+extension Duration {
+    /// The duration in seconds.
+    var inSeconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
+    /// The duration in microseconds.
+    var inMicroseconds: Double { inSeconds * 1e6 }
 }

@@ -40,7 +40,8 @@ enum RequestPath {
         let source = ApplicationRequestContextSource(channel: channel, logger: logger)
         let model = try registry.model(nil, version: nil)
 
-        let body = ByteBuffer(string: "{\"text\": [\"\(text(for: model))\"]}")
+        let text = text(for: model)
+        let body = ByteBuffer(string: "{\"text\": [\"\(text)\"]}")
         func request(_ method: HTTPRequest.Method, _ path: String, body: ByteBuffer? = nil) -> Request {
             var fields = HTTPFields()
             if let body {
@@ -53,9 +54,7 @@ enum RequestPath {
         /// A request answered by the router, its body written out as the server writes it.
         func respond(_ request: Request) async throws -> Int {
             let response = try await responder.respond(to: request, context: PeepholeRequestContext(source: source))
-            var writer = CollectingWriter()
-            try await response.body.write(writer)
-            writer.bytes = 0
+            try await response.body.write(DiscardingWriter())
             return response.status.code
         }
 
@@ -65,11 +64,11 @@ enum RequestPath {
         let decoded = try await decoder.decode(PredictRequest.self, from: request(.post, "/predict", body: body))
         let inputs = try decoded.input.tensors(for: model, limits: limits)
         let outputs = ForwardPass.model.outputs(of: model.network, inputs)
-        let answered = try await PeepholeAPI(limits: limits, runner: ReadyRunner(outputs: outputs)).predict(decoded, model: model)
+        let api = PeepholeAPI(limits: limits, runner: ReadyRunner(outputs: outputs))
+        let answered = try await api.predict(decoded, model: model)
         let admission = ModelAdmission(limit: config.maxQueuePerModel)
         let batcher = InferenceBatcher(workers: config.resolvedBatchWorkers, limits: config.batchLimits, metrics: metrics,
                                        compute: { _, _, _ in outputs })
-        let api = PeepholeAPI(limits: limits, runner: ReadyRunner(outputs: outputs))
         let encoder = PeepholeResponseEncoder()
         let context = PeepholeRequestContext(source: source)
         let clock = ContinuousClock()
@@ -94,10 +93,7 @@ enum RequestPath {
             ("response", "the output made into the response (probabilities by token)",
              { _ = try await api.predict(decoded, model: model) }),
             ("encode", "the response written as JSON into the response body",
-             { let response = try encoder.encode(answered, from: request(.post, "/predict"), context: context)
-               var writer = CollectingWriter()
-               try await response.body.write(writer)
-               writer.bytes = 0 }),
+             { try await encoder.encode(answered, from: request(.post, "/predict"), context: context).body.write(DiscardingWriter()) }),
         ]
         var rows: [[String: Any]] = []
         for (stage, what, body) in stages {
@@ -109,7 +105,7 @@ enum RequestPath {
         let predict = try await time(iterations, idle: idleMicroseconds, clock: clock) { _ = try await respond(request(.post, "/predict", body: body)) }
         FileHandle.standardError.write(Data("request path: whole POST /predict in process: \(predict.p50) us, \(predict.allocations) allocations; GET /health \(health.p50) us\n".utf8))
         return [
-            "stages": rows, "text_characters": text(for: model).count, "idle_us": idleMicroseconds,
+            "stages": rows, "text_characters": text.count, "idle_us": idleMicroseconds,
             "in_process_health_us": health.p50, "in_process_health_allocations": health.allocations,
             "in_process_predict_text_us": predict.p50, "in_process_predict_text_allocations": predict.allocations,
         ]
@@ -126,7 +122,7 @@ enum RequestPath {
             let start = clock.now
             try await body()
             let elapsed = clock.now - start
-            times[index] = Double(elapsed.components.seconds) * 1e6 + Double(elapsed.components.attoseconds) / 1e12
+            times[index] = elapsed.inMicroseconds
         }
         let allocations = before < 0 ? -1 : Double(ac_allocations() - before) / Double(iterations)
         times.sort()
@@ -145,11 +141,9 @@ private struct ReadyRunner: InferenceRunner {
     }
 }
 
-/// Takes a response body as the server's writer would, counting its bytes.
-private struct CollectingWriter: ResponseBodyWriter {
-    var bytes = 0
-
-    mutating func write(_ buffer: ByteBuffer) async throws { bytes += buffer.readableBytes }
+/// Takes a response body as the server's writer would, and drops it.
+private struct DiscardingWriter: ResponseBodyWriter {
+    func write(_ buffer: ByteBuffer) async throws {}
 
     consuming func finish(_ trailingHeaders: HTTPFields?) async throws {}
 }
