@@ -150,7 +150,7 @@ def package_version(name: str) -> str | None:
 def v2_section(t: str, demo) -> list[str]:
     """KServe V2: binary infer against JSON /predict and /health on the same server (medians of the alternating
     rounds, ranges in brackets), and Peephole against KServe's own model server with the same request."""
-    from report_issue15 import load_rounds
+    from report_issue15 import load_rounds, round_median
 
     lines = ["", "## KServe V2 (issue 12)", ""]
     rounds, body_bytes = load_rounds(t)  # (kind, connections) -> [result rows]
@@ -159,8 +159,7 @@ def v2_section(t: str, demo) -> list[str]:
         return lines + ["Not run."]
 
     def med(kind, conns, field="requests_per_s"):
-        rows = rounds.get((kind, conns), [])
-        return statistics.median(r[field] for r in rows) if rows else None
+        return round_median(rounds, kind, conns, field)
 
     def span(kind, conns, field="requests_per_s", digits=None):
         rows = rounds.get((kind, conns), [])
