@@ -36,7 +36,7 @@ final class WebDriver: @unchecked Sendable {
             }
         }
         guard let opened else {
-            driver.terminate()
+            Self.stop(driver)
             throw WebDriverError("chromedriver did not open a browser session: \(failure)")
         }
         session = opened
@@ -72,9 +72,28 @@ final class WebDriver: @unchecked Sendable {
     }
 
     /// Closes the browser and chromedriver.
-    func quit() async {
+    /// Runs `body` with a new browser, and quits it however `body` ends (a browser left running
+    /// would outlive the test, with its connections to the server).
+    static func withBrowser(_ body: (WebDriver) async throws -> Void) async throws {
+        let browser = try await WebDriver()
+        do {
+            try await body(browser)
+        } catch {
+            await browser.quit()
+            throw error
+        }
+        await browser.quit()
+    }
+
+    /// Closes the browser (the session), then stops chromedriver, which outlives a SIGTERM.
+    private func quit() async {
         _ = try? await command("DELETE", "")
-        driver.terminate()
+        Self.stop(driver)
+    }
+
+    private static func stop(_ driver: Process) {
+        if driver.isRunning { kill(driver.processIdentifier, SIGKILL) }
+        driver.waitUntilExit()
     }
 
     private func command(_ method: String, _ path: String, _ body: [String: Any]? = nil) async throws -> Any? {
