@@ -41,6 +41,22 @@ import PeepholeCore
         #expect(throws: PeepholeError.self) { try JSONValue.parse(Array("[1.0".utf8)) }
     }
 
+    @Test func stringsReadLikeFoundationWithAndWithoutEscapes() throws {
+        let strings = ["", "text", "the quick brown fox jumps over the lazy dog and runs away", "é日本🙂", "a\"b", "back\\slash",
+                       "line\nfeed\ttab\r", "\u{1}\u{1F}", "slash/", "tail\\", "\"", "mixed é \n 🙂 \\ end"]
+        for string in strings {
+            let json = try JSONEncoder().encode([string])
+            #expect(try JSONValue.parse(Array(json)) == .array([.string(string)]), "\(string)")
+        }
+        // Escapes Foundation does not write, and invalid text, reported where the string's reading stopped.
+        #expect(try JSONValue.parse(Array(#"["\u00e9\ud83d\ude42\/"]"#.utf8)) == .array([.string("é🙂/")]))
+        for (bytes, message) in [(Array(#"["ab"#.utf8) + [0xFF] + Array(#"c"]"#.utf8), "malformed JSON at byte 6: invalid UTF-8 in a string"),
+                                 (Array("[\"a\u{1}\"]".utf8), "malformed JSON at byte 3: control character in a string"),
+                                 (Array(#"["abc"#.utf8), "malformed JSON at byte 5: unterminated string")] {
+            #expect(throws: PeepholeError.invalidInput(field: "body", message: message)) { try JSONValue.parse(bytes) }
+        }
+    }
+
     @Test func rectangularArraysBecomeNumbersAndTheRestStaysATree() throws {
         #expect(try JSONValue.parse(Array("[[1, 2], [3, 4]]".utf8)) == .numbers(shape: [2, 2], values: [1, 2, 3, 4]))
         #expect(try JSONValue.parse(Array("[[], []]".utf8)) == .numbers(shape: [2, 0], values: []))
@@ -64,7 +80,7 @@ import PeepholeCore
             PredictResponse(model: "a \"quoted\"\nname", version: 12, outputs: .single(Tensor(shape: [1, 2, 2], data: [1, 2, 3, .infinity])), topK: nil),
             PredictResponse(model: "two_heads", version: 3, outputs: .named([("next", probabilities), ("score", Tensor(shape: [2, 1], data: [0.5, -1.5]))]), topK: nil),
             PredictResponse(model: "chars", version: 1, outputs: .single(probabilities),
-                            topK: [[TokenProbability(token: "e", p: 0.679), TokenProbability(token: "\\", p: .nan)], [TokenProbability(token: "\u{1}", p: 1e-30)]]),
+                            topK: [[TokenProbability(token: "e", p: 0.679), TokenProbability(token: "\\", p: .nan)], [TokenProbability(token: "\u{1}", p: 1e-30), TokenProbability(token: "é日🙂", p: 0.5)]]),
             PredictResponse(model: "chars", version: 1, outputs: .named([]), topK: [[]]),
         ]
         for response in responses {

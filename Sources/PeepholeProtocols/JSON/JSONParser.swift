@@ -66,9 +66,9 @@ struct JSONParser {
         return numbers
     }
 
-    private mutating func literal(_ word: String) throws {
-        let expected = Array(word.utf8)
-        guard bytes.count - position >= expected.count, Array(bytes[position..<(position + expected.count)]) == expected else {
+    private mutating func literal(_ word: StaticString) throws {
+        let expected = UnsafeBufferPointer(start: word.utf8Start, count: word.utf8CodeUnitCount)
+        guard bytes.count - position >= expected.count, bytes[position..<(position + expected.count)].elementsEqual(expected) else {
             throw error("invalid literal")
         }
         position += expected.count
@@ -140,6 +140,17 @@ struct JSONParser {
 
     private mutating func parseString() throws -> String {
         position += 1
+        // Most strings have no escape: they are their bytes, validated once.
+        if let end = bytes[position...].firstIndex(where: { $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") || $0 < 0x20 }),
+           bytes[end] == UInt8(ascii: "\"") {
+            let start = position
+            position = end
+            guard let string = String(validating: bytes[start..<end], as: UTF8.self) else {
+                throw error("invalid UTF-8 in a string")
+            }
+            position += 1
+            return string
+        }
         var scalars = String.UnicodeScalarView()
         var runStart = position
         func flushRun() throws {
