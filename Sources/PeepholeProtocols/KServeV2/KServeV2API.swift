@@ -69,9 +69,10 @@ public struct KServeV2API: Sendable {
     /// `POST …/infer`: runs `request` on `model` (from `session`'s carried states when the request
     /// belongs to a sequence; the session runs on `model`), computing only the outputs asked.
     public func infer(_ request: V2InferRequest, model: LoadedModel, session: (any SessionHolder)? = nil) async throws -> V2InferResponse {
-        let inputs = try modelInputs(request, model: model)
+        let signature = ModelSignature(model)
+        let inputs = try modelInputs(request, model: model, expected: signature.inputs)
         let batch = inputs[0].shape[0]
-        let requested = request.outputs ?? ModelSignature(model).outputs.map { V2RequestedOutput(name: $0.name) }
+        let requested = request.outputs ?? signature.outputs.map { V2RequestedOutput(name: $0.name) }
         let selections = try requested.map { try OutputSelection($0, model: model) }
         let plan = try OutputPlan(selections, model: model)
         let result: OutputPlan.Computed
@@ -94,14 +95,13 @@ public struct KServeV2API: Sendable {
     }
 
     /// The model's inputs from the request's, in the model's order: every input the signature
-    /// names, nothing else.
-    private func modelInputs(_ request: V2InferRequest, model: LoadedModel) throws -> [Tensor] {
-        let expected = ModelSignature(model).inputs
-        let names = expected.map { "'\($0.name)'" }.joined(separator: ", ")
+    /// names (`expected`), nothing else.
+    private func modelInputs(_ request: V2InferRequest, model: LoadedModel, expected: [ModelSignature.TensorSpec]) throws -> [Tensor] {
+        func names() -> String { expected.map { "'\($0.name)'" }.joined(separator: ", ") }
         var given: [Int: V2Input] = [:]
         for input in request.inputs {
             guard let index = model.network.inputIndex(named: input.name) else {
-                throw PeepholeError.invalidInput(field: "inputs", message: "unexpected input '\(input.name)': model '\(model.info.model)' takes \(names)")
+                throw PeepholeError.invalidInput(field: "inputs", message: "unexpected input '\(input.name)': model '\(model.info.model)' takes \(names())")
             }
             guard given.updateValue(input, forKey: index) == nil else {
                 throw PeepholeError.invalidInput(field: "inputs", message: "input '\(input.name)' is given twice")
@@ -109,7 +109,7 @@ public struct KServeV2API: Sendable {
         }
         let tensors = try expected.enumerated().map { index, spec in
             guard let input = given[index] else {
-                throw PeepholeError.invalidInput(field: "inputs", message: "missing input '\(spec.name)' of model '\(model.info.model)' (it takes \(names))")
+                throw PeepholeError.invalidInput(field: "inputs", message: "missing input '\(spec.name)' of model '\(model.info.model)' (it takes \(names()))")
             }
             return try input.tensor(for: model, index: index, limits: limits)
         }
