@@ -42,10 +42,10 @@ enum RequestPath {
 
         let text = text(for: model)
         let body = ByteBuffer(string: "{\"text\": [\"\(text)\"]}")
-        func request(_ method: HTTPRequest.Method, _ path: String, body: ByteBuffer? = nil) -> Request {
+        func request(_ method: HTTPRequest.Method, _ path: String, body: ByteBuffer? = nil, headers: HTTPFields = [.contentType: "application/json"]) -> Request {
             var fields = HTTPFields()
             if let body {
-                fields[.contentType] = "application/json"
+                fields.append(contentsOf: headers)
                 fields[.contentLength] = String(body.readableBytes)
             }
             let head = HTTPRequest(method: method, scheme: "http", authority: "127.0.0.1", path: path, headerFields: fields)
@@ -104,11 +104,42 @@ enum RequestPath {
         let health = try await time(iterations, idle: idleMicroseconds, clock: clock) { _ = try await respond(request(.get, "/health")) }
         let predict = try await time(iterations, idle: idleMicroseconds, clock: clock) { _ = try await respond(request(.post, "/predict", body: body)) }
         FileHandle.standardError.write(Data("request path: whole POST /predict in process: \(predict.p50) us, \(predict.allocations) allocations; GET /health \(health.p50) us\n".utf8))
+
+        // The same text as a one-hot `inputs` body (the 15 KB body of `make bench`) and as a V2
+        // infer with a binary FP32 tensor.
+        let oneHot = inputs[0]
+        let oneHotBody = ByteBuffer(string: "{\"inputs\": \(nested(oneHot.data[...], shape: oneHot.shape[...]))}")
+        let v2Header = "{\"inputs\":[{\"name\":\"\(model.network.inputs[0].name)\",\"shape\":\(oneHot.shape),\"datatype\":\"FP32\",\"parameters\":{\"binary_data_size\":\(oneHot.data.count * 4)}}],\"parameters\":{\"binary_data_output\":true}}"
+        var v2Body = ByteBuffer(string: v2Header)
+        for value in oneHot.data { v2Body.writeInteger(value.bitPattern, endianness: .little) }
+        let v2Headers: HTTPFields = [.contentType: "application/octet-stream", HTTPField.Name("Inference-Header-Content-Length")!: String(v2Header.utf8.count)]
+        let v2Path = "/v2/models/\(model.info.model)/infer"
+        guard try await respond(request(.post, "/predict", body: oneHotBody)) == 200,
+              try await respond(request(.post, v2Path, body: v2Body, headers: v2Headers)) == 200 else {
+            throw BenchError("the one-hot /predict or the V2 binary infer did not answer 200")
+        }
+        let predictOneHot = try await time(iterations, idle: idleMicroseconds, clock: clock) { _ = try await respond(request(.post, "/predict", body: oneHotBody)) }
+        let v2 = try await time(iterations, idle: idleMicroseconds, clock: clock) { _ = try await respond(request(.post, v2Path, body: v2Body, headers: v2Headers)) }
+        FileHandle.standardError.write(Data("request path: whole POST /predict one-hot (\(oneHotBody.readableBytes) bytes) in process: \(predictOneHot.p50) us, \(predictOneHot.allocations) allocations; V2 binary infer (\(v2Body.readableBytes) bytes): \(v2.p50) us, \(v2.allocations) allocations\n".utf8))
         return [
             "stages": rows, "text_characters": text.count, "idle_us": idleMicroseconds,
             "in_process_health_us": health.p50, "in_process_health_allocations": health.allocations,
             "in_process_predict_text_us": predict.p50, "in_process_predict_text_allocations": predict.allocations,
+            "in_process_predict_one_hot_us": predictOneHot.p50, "in_process_predict_one_hot_allocations": predictOneHot.allocations,
+            "one_hot_body_bytes": oneHotBody.readableBytes,
+            "in_process_v2_binary_us": v2.p50, "in_process_v2_binary_allocations": v2.allocations,
+            "v2_binary_body_bytes": v2Body.readableBytes,
         ]
+    }
+
+    /// `data` as nested JSON arrays of `shape`, written as Python's `json.dumps` writes them (`make bench`'s body).
+    private static func nested(_ data: ArraySlice<Float>, shape: ArraySlice<Int>) -> String {
+        guard let count = shape.first, shape.count > 1 else {
+            return "[" + data.map { "\($0)" }.joined(separator: ", ") + "]"
+        }
+        let size = shape.dropFirst().reduce(1, *)
+        let parts = (0..<count).map { nested(data.dropFirst($0 * size).prefix(size), shape: shape.dropFirst()) }
+        return "[" + parts.joined(separator: ", ") + "]"
     }
 
     /// The median time of `body` over `iterations` calls after a warm-up, each after `idle` µs of
