@@ -129,7 +129,8 @@ def machine() -> list[str]:
             return ""
 
     commit = git("rev-parse", "--short", "HEAD")
-    dirty = git("status", "--porcelain", "--untracked-files=no")
+    # The benchmark's own results (bench/) do not make the measured tree dirty.
+    dirty = git("status", "--porcelain", "--untracked-files=no", "--", ".", ":(exclude)bench")
     blas_env = ", ".join(f"{k}={os.environ[k]}" for k in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE") if k in os.environ)
     return [
         f"- date: {datetime.now(timezone.utc).strftime('%Y-%m-%d %H:%M UTC')}",
