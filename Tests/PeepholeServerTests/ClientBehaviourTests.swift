@@ -103,8 +103,10 @@ import Testing
     }
 }
 
-/// Log lines kept in memory as "level message", for tests that check what was logged.
-final class CapturedLogs: LogHandler, @unchecked Sendable {
+/// Log lines kept in memory as "level message", for tests that check what was logged. A value,
+/// as swift-log expects of a handler: every copy of a logger sets its own metadata (Hummingbird
+/// sets a request id on each request's copy, concurrently), and all copies share the lines.
+struct CapturedLogs: LogHandler {
     private let stored = NIOLockedValueBox<[String]>([])
     var metadata: Logger.Metadata = [:]
     var logLevel: Logger.Level = .info
