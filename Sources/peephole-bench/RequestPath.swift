@@ -1,4 +1,3 @@
-import CAllocationCounter
 import Foundation
 import HTTPTypes
 import Hummingbird
@@ -71,7 +70,6 @@ enum RequestPath {
                                        compute: { _, _, _ in outputs })
         let encoder = PeepholeResponseEncoder()
         let context = PeepholeRequestContext(source: source)
-        let clock = ContinuousClock()
 
         guard try await respond(request(.post, "/predict", body: body)) == 200 else { throw BenchError("POST /predict did not answer 200") }
         let stages: [(stage: String, what: String, body: () async throws -> Void)] = [
@@ -97,12 +95,12 @@ enum RequestPath {
         ]
         var rows: [[String: Any]] = []
         for (stage, what, body) in stages {
-            let measured = try await time(iterations, idle: idleMicroseconds, clock: clock, body)
+            let measured = try await Measure.median(iterations, idle: idleMicroseconds, body)
             rows.append(["stage": stage, "what": what, "p50_us": measured.p50, "allocations": measured.allocations])
             FileHandle.standardError.write(Data("request path: \(stage): \(measured.p50) us, \(measured.allocations) allocations\n".utf8))
         }
-        let health = try await time(iterations, idle: idleMicroseconds, clock: clock) { _ = try await respond(request(.get, "/health")) }
-        let predict = try await time(iterations, idle: idleMicroseconds, clock: clock) { _ = try await respond(request(.post, "/predict", body: body)) }
+        let health = try await Measure.median(iterations, idle: idleMicroseconds) { _ = try await respond(request(.get, "/health")) }
+        let predict = try await Measure.median(iterations, idle: idleMicroseconds) { _ = try await respond(request(.post, "/predict", body: body)) }
         FileHandle.standardError.write(Data("request path: whole POST /predict in process: \(predict.p50) us, \(predict.allocations) allocations; GET /health \(health.p50) us\n".utf8))
 
         // The same text as a one-hot `inputs` body (the 15 KB body of `make bench`) and as a V2
@@ -111,15 +109,15 @@ enum RequestPath {
         let oneHotBody = ByteBuffer(string: "{\"inputs\": \(nested(oneHot.data[...], shape: oneHot.shape[...]))}")
         let v2Header = "{\"inputs\":[{\"name\":\"\(model.network.inputs[0].name)\",\"shape\":\(oneHot.shape),\"datatype\":\"FP32\",\"parameters\":{\"binary_data_size\":\(oneHot.data.count * 4)}}],\"parameters\":{\"binary_data_output\":true}}"
         var v2Body = ByteBuffer(string: v2Header)
-        for value in oneHot.data { v2Body.writeInteger(value.bitPattern, endianness: .little) }
-        let v2Headers: HTTPFields = [.contentType: "application/octet-stream", HTTPField.Name("Inference-Header-Content-Length")!: String(v2Header.utf8.count)]
+        v2Body.writeBytes(V2Binary.bytes(oneHot.data))
+        let v2Headers: HTTPFields = [.contentType: "application/octet-stream", KServeV2Controller.headerLength: String(v2Header.utf8.count)]
         let v2Path = "/v2/models/\(model.info.model)/infer"
         guard try await respond(request(.post, "/predict", body: oneHotBody)) == 200,
               try await respond(request(.post, v2Path, body: v2Body, headers: v2Headers)) == 200 else {
             throw BenchError("the one-hot /predict or the V2 binary infer did not answer 200")
         }
-        let predictOneHot = try await time(iterations, idle: idleMicroseconds, clock: clock) { _ = try await respond(request(.post, "/predict", body: oneHotBody)) }
-        let v2 = try await time(iterations, idle: idleMicroseconds, clock: clock) { _ = try await respond(request(.post, v2Path, body: v2Body, headers: v2Headers)) }
+        let predictOneHot = try await Measure.median(iterations, idle: idleMicroseconds) { _ = try await respond(request(.post, "/predict", body: oneHotBody)) }
+        let v2 = try await Measure.median(iterations, idle: idleMicroseconds) { _ = try await respond(request(.post, v2Path, body: v2Body, headers: v2Headers)) }
         FileHandle.standardError.write(Data("request path: whole POST /predict one-hot (\(oneHotBody.readableBytes) bytes) in process: \(predictOneHot.p50) us, \(predictOneHot.allocations) allocations; V2 binary infer (\(v2Body.readableBytes) bytes): \(v2.p50) us, \(v2.allocations) allocations\n".utf8))
         return [
             "stages": rows, "text_characters": text.count, "idle_us": idleMicroseconds,
@@ -140,24 +138,6 @@ enum RequestPath {
         let size = shape.dropFirst().reduce(1, *)
         let parts = (0..<count).map { nested(data.dropFirst($0 * size).prefix(size), shape: shape.dropFirst()) }
         return "[" + parts.joined(separator: ", ") + "]"
-    }
-
-    /// The median time of `body` over `iterations` calls after a warm-up, each after `idle` µs of
-    /// sleep, and its heap allocations per call (the process's count over all calls, divided).
-    private static func time(_ iterations: Int, idle: Int, clock: ContinuousClock, _ body: () async throws -> Void) async throws -> (p50: Double, allocations: Double) {
-        for _ in 0..<min(1000, iterations) { try await body() }
-        var times = [Double](repeating: 0, count: iterations)
-        let before = ac_allocations()
-        for index in 0..<iterations {
-            if idle > 0 { usleep(UInt32(idle)) }
-            let start = clock.now
-            try await body()
-            let elapsed = clock.now - start
-            times[index] = elapsed.inMicroseconds
-        }
-        let allocations = before < 0 ? -1 : Double(ac_allocations() - before) / Double(iterations)
-        times.sort()
-        return (times[iterations / 2], allocations)
     }
 }
 

@@ -2,7 +2,7 @@ import PeepholeCore
 
 /// Tensor data in Triton's binary extension: little-endian, row-major, no padding; a BYTES
 /// element is a 4-byte little-endian length and its bytes.
-enum V2Binary {
+package enum V2Binary {
     /// The `count` elements of `datatype` in `bytes` (one input's binary part), checked to be
     /// exactly as many bytes as `shape` needs.
     static func values(_ bytes: ArraySlice<UInt8>, datatype: V2DataType, count: Int, shape: [Int], field: String) throws -> V2Input.Values {
@@ -57,7 +57,7 @@ enum V2Binary {
     }
 
     /// `values` as little-endian float32 bytes.
-    static func bytes(_ values: [Float]) -> [UInt8] {
+    package static func bytes(_ values: [Float]) -> [UInt8] {
         var bytes = [UInt8](repeating: 0, count: values.count * 4)
         bytes.withUnsafeMutableBytes { raw in
             for (index, value) in values.enumerated() {

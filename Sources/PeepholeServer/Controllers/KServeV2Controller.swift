@@ -7,7 +7,7 @@ import PeepholeProtocols
 /// also follow shutdown, are `V2HealthController`'s): server and model metadata, model readiness, and infer with Triton's binary tensor extension. Errors are
 /// `{"error": "<message>"}`. A request's `parameters.sequence_id` runs it on the Peephole
 /// session `v2-<model>-<sequence_id>`, readable through `GET /sessions/{id}`.
-struct KServeV2Controller {
+package struct KServeV2Controller {
     /// Where models come from.
     let registry: ModelRegistry
     /// Where sequences keep their state.
@@ -20,7 +20,7 @@ struct KServeV2Controller {
     let limits: RequestLimits
 
     /// `Inference-Header-Content-Length`: the JSON header's length in a body with binary tensors.
-    static let headerLength = HTTPField.Name("Inference-Header-Content-Length")!
+    package static let headerLength = HTTPField.Name("Inference-Header-Content-Length")!
 
     /// Registers the routes.
     func addRoutes<Context: RequestContext>(to router: Router<Context>) {
