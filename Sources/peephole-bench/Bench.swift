@@ -109,24 +109,13 @@ struct Bench: AsyncParsableCommand {
         let steps = model.network.inputShape[0] ?? 40, features = (model.network.inputShape.last ?? 76) ?? 76
         let rows = (0..<steps).map { step in "[" + (0..<features).map { $0 == (step * 7) % features ? "1.0" : "0.0" }.joined(separator: ", ") + "]" }
         let body = Array(("{\"inputs\": [[" + rows.joined(separator: ", ") + "]]}").utf8)
-        func p50(_ body: () async throws -> Void) async rethrows -> Double {
-            let clock = ContinuousClock()
-            var times: [Double] = []
-            for _ in 0..<2000 {
-                let start = clock.now
-                try await body()
-                let elapsed = clock.now - start
-                times.append(elapsed.inMicroseconds)
-            }
-            return times.sorted()[times.count / 2]
-        }
         let api = PeepholeAPI(limits: RequestLimits(), runner: DirectRunner())
-        let decode = try await p50 {
+        let decode = try await Measure.median(2000) {
             _ = try PeepholeJSON.decode(PredictRequest.self, from: body, limits: api.limits).input.tensor(for: model, limits: api.limits)
-        }
-        let whole = try await p50 {
+        }.p50
+        let whole = try await Measure.median(2000) {
             _ = try PeepholeJSON.encode(try await api.predict(try PeepholeJSON.decode(PredictRequest.self, from: body, limits: api.limits), model: model))
-        }
+        }.p50
         FileHandle.standardError.write(Data("json: decode \(decode) us, body to body \(whole) us (\(body.count) bytes)\n".utf8))
         return ["body_bytes": body.count, "decode_us_p50": decode, "predict_body_to_body_us_p50": whole]
     }

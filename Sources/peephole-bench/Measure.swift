@@ -1,3 +1,4 @@
+import CAllocationCounter
 import Foundation
 import Synchronization
 import PeepholeCore
@@ -58,6 +59,28 @@ private final class Results: Sendable {
             $0.counts[worker] = count
             $0.latencies[worker] = values
         }
+    }
+}
+
+extension Measure {
+    /// The median time of `body` in microseconds over `iterations` calls after a warm-up (up to
+    /// 1000 calls), each after `idle` µs of sleep, and its heap allocations per call (the process's
+    /// count over all calls, divided; -1 where the allocation counter is not linked in).
+    static func median(_ iterations: Int, idle: Int = 0, _ body: () async throws -> Void) async rethrows -> (p50: Double, allocations: Double) {
+        for _ in 0..<min(1000, iterations) { try await body() }
+        let clock = ContinuousClock()
+        var times = [Double](repeating: 0, count: iterations)
+        let before = ac_allocations()
+        for index in 0..<iterations {
+            if idle > 0 { usleep(UInt32(idle)) }
+            let start = clock.now
+            try await body()
+            let elapsed = clock.now - start
+            times[index] = elapsed.inMicroseconds
+        }
+        let allocations = before < 0 ? -1 : Double(ac_allocations() - before) / Double(iterations)
+        times.sort()
+        return (times[iterations / 2], allocations)
     }
 }
 
