@@ -70,6 +70,8 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
     /// The routes served past `max_connections`: liveness and readiness, Peephole's and KServe V2's.
     static let probeRoutes: Set<String> = ["/health", "/ready", "/v2/health/live", "/v2/health/ready"]
     private var counted = false
+    /// Requests read whole on this connection and not yet answered, as counted in `LoopRequests`.
+    private var unanswered = 0
     private var started = false
     private var refused = false
 
@@ -103,14 +105,24 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
         guard !bodyTimedOut else { return }
         switch unwrapInboundIn(data) {
         case .head: deadline = (.now() + bodyTimeout, .body)
-        case .end: deadline = nil
+        case .end:
+            deadline = nil
+            unanswered += 1
+            LoopRequests.received()
         case .body: break
         }
         context.fireChannelRead(data)
     }
 
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
-        if case .end = unwrapOutboundIn(data) { deadline = (.now() + idleTimeout, .close) }
+        if case .end = unwrapOutboundIn(data) {
+            deadline = (.now() + idleTimeout, .close)
+            // An answer to a request not yet read whole (an early error) was never counted.
+            if unanswered > 0 {
+                unanswered -= 1
+                LoopRequests.answered()
+            }
+        }
         context.write(data, promise: promise)
     }
 
@@ -173,6 +185,10 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
         ticker?.cancel()
         ticker = nil
         deadline = nil
+        if unanswered > 0 {
+            LoopRequests.answered(unanswered)
+            unanswered = 0
+        }
         if counted {
             counted = false
             counter.release()

@@ -16,6 +16,9 @@ struct BatchQueue {
         var pass: ForwardPass
         /// Each input's shape after the batch axis.
         var items: [[Int]]
+        /// The event loop whose requests gather into this group (see `LoopRequests`); nil for
+        /// groups that gather across loops, with or without a timer.
+        var loop: ObjectIdentifier?
     }
 
     /// A request in the queue or in a pass. Its mutable fields are guarded by the batcher's lock.
@@ -88,16 +91,18 @@ struct BatchQueue {
 
     /// Takes a free worker for a request of `rows` sequences that would run alone at once: no
     /// request queues (so none of its kind), and it would not wait for company. The request then
-    /// needs no key or queue entry; false sends it through `arrive`.
-    mutating func takeWorkerAtOnce(rows: Int, _ limits: InferenceBatcher.Limits) -> Bool {
-        guard groups.isEmpty, busy < workers, !Self.waitsForCompany(rows: rows, limits) else { return false }
+    /// needs no key or queue entry; false sends it through `arrive`. `gathering`: other requests
+    /// its event loop has read may be about to join it.
+    mutating func takeWorkerAtOnce(rows: Int, gathering: Bool, _ limits: InferenceBatcher.Limits) -> Bool {
+        guard groups.isEmpty, busy < workers, !Self.waitsForCompany(rows: rows, gathering: gathering, limits) else { return false }
         busy += 1
         return true
     }
 
-    /// Whether a request of `rows` sequences that heads its group waits for others to join it.
-    private static func waitsForCompany(rows: Int, _ limits: InferenceBatcher.Limits) -> Bool {
-        limits.maxDelayMicroseconds > 0 && rows < limits.maxSize
+    /// Whether a request of `rows` sequences that heads its group waits for others to join it:
+    /// for a timer, or while its event loop's other requests arrive.
+    private static func waitsForCompany(rows: Int, gathering: Bool, _ limits: InferenceBatcher.Limits) -> Bool {
+        (limits.maxDelayMicroseconds > 0 || gathering) && rows < limits.maxSize
     }
 
     /// Admits a request for `key`: with no group of its kind queued and a worker free, it takes
@@ -106,7 +111,7 @@ struct BatchQueue {
         let waiting = Waiting(id: nextID(), key: key, inputs: inputs, arrived: .now)
         if groups[key] == nil, busy < workers {
             busy += 1
-            if !Self.waitsForCompany(rows: waiting.rows, limits) { return .runNow }
+            if !Self.waitsForCompany(rows: waiting.rows, gathering: key.loop != nil, limits) { return .runNow }
             append(waiting, model)
             groups[key]!.claimed = true
             return .lead(waiting)
@@ -140,6 +145,9 @@ struct BatchQueue {
         let deadline = head.arrived + .microseconds(limits.maxDelayMicroseconds)
         return deadline > .now ? deadline : nil
     }
+
+    /// The sequences group `key` holds now.
+    func sequences(_ key: Key) -> Int { groups[key]?.sequences ?? 0 }
 
     /// Registers the worker waiting for claimed group `key` to fill.
     mutating func park(_ key: Key, _ waker: Waker) {

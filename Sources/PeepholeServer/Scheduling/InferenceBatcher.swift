@@ -11,15 +11,19 @@ import PeepholeCore
 /// requests with other step counts or widths wait in groups of their own and are never padded into one batch, since
 /// padding would change what an LSTM computes. At most `workers` passes run at once. A request
 /// that arrives while a worker is free runs at once, in its own task (no thread hop, no added
-/// latency when idle). Requests that arrive while every worker is busy queue; the next free
+/// latency when idle) — unless its event loop has read other requests it has not answered yet
+/// (`LoopRequests`): then it heads a group of that loop's requests, lets the loop run the others
+/// up to the batcher (yielding while the group grows, without a timer) and runs them as one pass.
+/// Requests that arrive while every worker is busy queue; the next free
 /// worker takes the group whose oldest request came first and runs up to `maxSize` of its
 /// sequences — whole requests in arrival order, a larger request alone — as one pass, then hands
 /// each request its rows of the output. With `maxDelayMicroseconds` > 0, a worker with fewer than
 /// `maxSize` sequences waits until the group fills or its oldest request has waited that long.
 ///
-/// A short pass runs synchronously in the task that took it (on the event loop that read the
-/// request, under `peephole serve`); a long one (`offloadFLOPs`) runs on NIO's thread pool while
-/// the task waits, so the event loops keep reading the requests that will share the next pass. When the request that ran a pass returns while others queue,
+/// A pass runs synchronously in the task that took it (on the event loop that read the request,
+/// under `peephole serve`) unless one of its requests alone is long (`offloadFLOPs`): that pass
+/// runs on NIO's thread pool while the task waits, so the event loops keep reading the requests
+/// that will share the next pass. When the request that ran a pass returns while others queue,
 /// a new task takes over its worker. Every queued request is one the server has in flight, and
 /// graceful shutdown waits for those, so the batcher needs no service of its own.
 package final class InferenceBatcher: Sendable {
@@ -52,7 +56,7 @@ package final class InferenceBatcher: Sendable {
     private let modelLimits: [String: Limits]
     private let metrics: ServerMetrics?
     private let compute: Compute
-    /// Passes of at least this many floating-point operations (estimated) leave the event loop.
+    /// Passes with a request of at least this many floating-point operations (estimated) leave the event loop.
     private let offloadFLOPs: Int
     /// The queue and the counters, under one lock.
     private let state: NIOLockedValueBox<State>
@@ -76,10 +80,11 @@ package final class InferenceBatcher: Sendable {
         self.offloadFLOPs = offloadFLOPs
     }
 
-    /// 100 MFLOP: about 0.4–1 ms on one core here, the longest an event loop's connections wait.
-    /// Passes of up to 30 sequences of the demo model (3.3 MFLOP each) stay on the event loop,
-    /// where a thread hop would cost more than they do (64 connections: 24.5k req/s against about
-    /// 21k with a 20 MFLOP bound); one sequence of an LSTM(256) over 200 steps (144 MFLOP) leaves it.
+    /// 100 MFLOP: about 0.4–1 ms on one core here. A pass of requests below it stays on the event
+    /// loop however many share it: the requests it gathered were read by that loop, and a thread
+    /// hop costs more than it frees (the demo model, 3.3 MFLOP a sequence, at 64 connections:
+    /// 1.13× the text `/predict` throughput and 1.19× the V2 binary one of passes over 100 MFLOP
+    /// leaving the loop). One sequence of an LSTM(256) over 200 steps (144 MFLOP) leaves it.
     package static let defaultOffloadFLOPs = 100_000_000
 
     /// Two operations per parameter per step per sequence: what an LSTM's products cost (the
@@ -110,15 +115,17 @@ package final class InferenceBatcher: Sendable {
             state.withLockedValue { $0.counters.requests += 1 }
             return try await runPass(model, pass, [inputs])[0]
         }
+        let loop = Self.gatheringLoop(limits)
         let atOnce = state.withLockedValue { state in
             state.counters.requests += 1
-            return state.queue.takeWorkerAtOnce(rows: inputs[0].shape[0], limits)
+            return state.queue.takeWorkerAtOnce(rows: inputs[0].shape[0], gathering: loop != nil, limits)
         }
         if atOnce {
             defer { handOff() }
             return try await runPass(model, pass, [inputs])[0]
         }
-        let key = BatchQueue.Key(model: model.info.model, version: model.info.version, pass: pass, items: inputs.map { Array($0.shape.dropFirst()) })
+        let key = BatchQueue.Key(model: model.info.model, version: model.info.version, pass: pass,
+                                 items: inputs.map { Array($0.shape.dropFirst()) }, loop: loop)
         let arrival = state.withLockedValue { state in
             state.queue.arrive(model, key, inputs, limits)
         }
@@ -135,6 +142,14 @@ package final class InferenceBatcher: Sendable {
             wake?.resume()
             return try await wait(for: waiting)
         }
+    }
+
+    /// The event loop whose other requests may join this one's pass: this thread's, when it has
+    /// read requests besides this one that it has not answered and no timer gathers requests.
+    private static func gatheringLoop(_ limits: Limits) -> ObjectIdentifier? {
+        guard limits.maxDelayMicroseconds == 0 else { return nil }
+        let requests = LoopRequests.current
+        return requests.unanswered > 1 ? ObjectIdentifier(requests) : nil
     }
 
     /// The whole model, or layers up to one, on `inputs`.
@@ -171,10 +186,10 @@ package final class InferenceBatcher: Sendable {
     }
 
     /// One forward pass over `requests` (each one tensor per model input) stacked along the
-    /// batch axis, cut back into each request's outputs. A pass of at least `offloadFLOPs` runs
-    /// on NIO's thread pool: the event loop that took it goes on reading requests (which then
-    /// queue for the next pass) instead of stalling its connections for the pass; shorter ones
-    /// run where they are, without a thread hop.
+    /// batch axis, cut back into each request's outputs. A pass with a request of at least
+    /// `offloadFLOPs` runs on NIO's thread pool: the event loop that took it goes on reading
+    /// requests (which then queue for the next pass) instead of stalling its connections for the
+    /// pass; other passes run where they are, without a thread hop.
     private func runPass(_ model: LoadedModel, _ pass: ForwardPass, _ requests: [[Tensor]]) async throws -> [[Tensor]] {
         let inputs = requests.count == 1 ? requests[0] : requests[0].indices.map { input in Tensor(stacking: requests.map { $0[input] }) }
         state.withLockedValue { state in
@@ -183,7 +198,7 @@ package final class InferenceBatcher: Sendable {
         }
         metrics?.recordForwardPass(model: model.info.model, sequences: inputs[0].shape[0], requests: requests.count)
         let compute = self.compute
-        let outputs = Self.estimatedFLOPs(model, inputs[0]) >= offloadFLOPs
+        let outputs = requests.contains(where: { Self.estimatedFLOPs(model, $0[0]) >= offloadFLOPs })
             ? try await NIOThreadPool.singleton.runIfActive { try compute(model, pass, inputs) }
             : try compute(model, pass, inputs)
         guard requests.count > 1 else { return [outputs] }
@@ -212,10 +227,14 @@ package final class InferenceBatcher: Sendable {
     }
 
     /// Waits while claimed group `key` may still grow: until it holds `maxSize` sequences or its
-    /// oldest request has waited `maxDelayMicroseconds`. The wait goes on if the waiting task is
+    /// oldest request has waited `maxDelayMicroseconds`; a group of one event loop's requests,
+    /// while that loop's other requests join it. The wait goes on if the waiting task is
     /// cancelled, since the group's other requests depend on it.
     private func waitToFill(_ key: BatchQueue.Key, _ limits: Limits) async {
-        guard limits.maxDelayMicroseconds > 0 else { return }
+        guard limits.maxDelayMicroseconds > 0 else {
+            if key.loop != nil { await gather(key, limits) }
+            return
+        }
         await withCheckedContinuation { continuation in
             let parked = state.withLockedValue { state in
                 guard let deadline = state.queue.deadline(key, limits) else { return false }
@@ -229,6 +248,18 @@ package final class InferenceBatcher: Sendable {
                 return true
             }
             if !parked { continuation.resume() }
+        }
+    }
+
+    /// Lets the requests that event loop `key.loop` has already read run up to the batcher and join
+    /// group `key`: yields to them while the group grows, until it holds `maxSize` sequences.
+    private func gather(_ key: BatchQueue.Key, _ limits: Limits) async {
+        var seen = 0
+        while true {
+            let sequences = state.withLockedValue { $0.queue.sequences(key) }
+            guard sequences < limits.maxSize, sequences != seen else { return }
+            seen = sequences
+            await Task.yield()
         }
     }
 
