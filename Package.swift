@@ -46,6 +46,8 @@ let package = Package(
             pkgConfig: "hdf5",
             providers: [.apt(["libhdf5-dev"])]
         ),
+        // glibc's allocator settings (Linux only; see Allocator.swift).
+        .systemLibrary(name: "CGlibcMalloc"),
         // The matrix kernel of the compute core (see its header for the contract). Optimised in
         // debug builds too, so the tests do not crawl; vector code is chosen at run time.
         .target(
@@ -79,6 +81,7 @@ let package = Package(
             dependencies: [
                 "PeepholeCore",
                 "PeepholeProtocols",
+                .target(name: "CGlibcMalloc", condition: .when(platforms: [.linux])),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Prometheus", package: "swift-prometheus"),

@@ -25,6 +25,7 @@ struct ServeCommand: AsyncParsableCommand {
     func run() async throws {
         // First, before any other concurrent work: handlers then run where their requests were read.
         let onEventLoops = runConcurrencyOnEventLoops()
+        let keepsFreedMemory = keepFreedMemoryForRequests()
         do {
             let resolved = try resolveConfig()
             var logger = Logger(label: "peephole")
@@ -35,7 +36,7 @@ struct ServeCommand: AsyncParsableCommand {
             logger.info("Starting", metadata: [
                 "store.path": "\(storePath)", "http.address": "\(resolved.host):\(resolved.port)",
                 "batch.workers": "\(resolved.resolvedBatchWorkers)",
-                "batch.max_size": "\(resolved.batchMaxSize)", "concurrency.on_event_loops": "\(onEventLoops)", "batch.max_delay_us": "\(resolved.batchMaxDelayMicroseconds)",
+                "batch.max_size": "\(resolved.batchMaxSize)", "concurrency.on_event_loops": "\(onEventLoops)", "malloc.keeps_freed": "\(keepsFreedMemory)", "batch.max_delay_us": "\(resolved.batchMaxDelayMicroseconds)",
             ])
             try await runServer(config: resolved, store: modelStore, logger: logger)
         } catch let error as ConfigError {
