@@ -107,8 +107,8 @@ struct Bench: AsyncParsableCommand {
     /// body-to-body call (decode, forward pass, encode); p50 in microseconds.
     private func measureJSON(_ model: LoadedModel) async throws -> [String: Any] {
         let steps = model.network.inputShape[0] ?? 40, features = (model.network.inputShape.last ?? 76) ?? 76
-        let rows = (0..<steps).map { step in "[" + (0..<features).map { $0 == (step * 7) % features ? "1.0" : "0.0" }.joined(separator: ", ") + "]" }
-        let body = Array(("{\"inputs\": [[" + rows.joined(separator: ", ") + "]]}").utf8)
+        let hot = (0..<steps).flatMap { step in (0..<features).map { $0 == (step * 7) % features ? Float(1) : 0 } }
+        let body = Array(RequestPath.inputsBody(Tensor(shape: [1, steps, features], data: hot)).utf8)
         let api = PeepholeAPI(limits: RequestLimits(), runner: DirectRunner())
         let decode = try await Measure.median(2000) {
             _ = try PeepholeJSON.decode(PredictRequest.self, from: body, limits: api.limits).input.tensor(for: model, limits: api.limits)

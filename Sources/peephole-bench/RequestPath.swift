@@ -106,7 +106,7 @@ enum RequestPath {
         // The same text as a one-hot `inputs` body (the 15 KB body of `make bench`) and as a V2
         // infer with a binary FP32 tensor.
         let oneHot = inputs[0]
-        let oneHotBody = ByteBuffer(string: "{\"inputs\": \(nested(oneHot.data[...], shape: oneHot.shape[...]))}")
+        let oneHotBody = ByteBuffer(string: inputsBody(oneHot))
         let v2Header = "{\"inputs\":[{\"name\":\"\(model.network.inputs[0].name)\",\"shape\":\(oneHot.shape),\"datatype\":\"FP32\",\"parameters\":{\"binary_data_size\":\(oneHot.data.count * 4)}}],\"parameters\":{\"binary_data_output\":true}}"
         var v2Body = ByteBuffer(string: v2Header)
         v2Body.writeBytes(V2Binary.bytes(oneHot.data))
@@ -130,7 +130,13 @@ enum RequestPath {
         ]
     }
 
-    /// `data` as nested JSON arrays of `shape`, written as Python's `json.dumps` writes them (`make bench`'s body).
+    /// The `/predict` body `{"inputs": …}` of `tensor`, written as Python's `json.dumps` writes it
+    /// (`make bench`'s body: `0.0`/`1.0` for one-hot rows).
+    static func inputsBody(_ tensor: Tensor) -> String {
+        "{\"inputs\": \(nested(tensor.data[...], shape: tensor.shape[...]))}"
+    }
+
+    /// `data` as nested JSON arrays of `shape`, comma and space between elements.
     private static func nested(_ data: ArraySlice<Float>, shape: ArraySlice<Int>) -> String {
         guard let count = shape.first, shape.count > 1 else {
             return "[" + data.map { "\($0)" }.joined(separator: ", ") + "]"

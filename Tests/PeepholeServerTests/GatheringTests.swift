@@ -21,7 +21,7 @@ import Testing
         let batcher = InferenceBatcher(workers: 1, limits: .init(maxSize: 8, maxDelayMicroseconds: 0), compute: log.compute)
         let shapes = [(1, 5), (1, 5), (2, 5), (1, 5)]
         let inputs = try shapes.enumerated().map { try predictInput(chainInputs(batch: $1.0, steps: $1.1, seed: $0), model) }
-        let loop = SerialExecutor()
+        let loop = OneThreadExecutor()
         defer { loop.stop() }
 
         let outputs = try await withTaskExecutorPreference(loop) {
@@ -69,7 +69,7 @@ import Testing
 
 /// One thread running jobs in the order they come, as an event loop runs its tasks: a stand-in
 /// for `peephole serve`'s loops, which tests cannot make Swift Concurrency's executor.
-private final class SerialExecutor: TaskExecutor, @unchecked Sendable {
+private final class OneThreadExecutor: TaskExecutor, @unchecked Sendable {
     private let condition = NSCondition()
     private var jobs: [UnownedJob] = []
     private var stopped = false
