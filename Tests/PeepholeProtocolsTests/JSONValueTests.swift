@@ -41,6 +41,32 @@ import PeepholeCore
         #expect(throws: PeepholeError.self) { try JSONValue.parse(Array("[1.0".utf8)) }
     }
 
+    @Test func pythonSpacedOneHotRowsReadLikeTheGeneralReader() throws {
+        // Runs of `0.0, ` and `1.0, ` are read eight bytes at a time; whatever breaks a run (another
+        // number, other spacing, the last element, a fault) is read element by element.
+        var random = SplitMix64(seed: 7)
+        for _ in 0..<200 {
+            let width = Int(random.next() % 12) + 1, rows = Int(random.next() % 4) + 1
+            var texts: [[String]] = []
+            for _ in 0..<rows {
+                texts.append((0..<width).map { _ in ["0.0", "1.0", "0.0", "0.0", "1", "0", "0.5", "-0.0", "1.0e0", "10.0"][Int(random.next() % 10)] })
+            }
+            let separators = [", ", ",", " , ", ",  ", ",\n"]
+            let json = "[" + texts.map { "[" + $0.joined(separator: separators[Int(random.next() % 5)]) + "]" }.joined(separator: ", ") + "]"
+            guard case let .numbers(shape, values) = try JSONValue.parse(Array(json.utf8)) else {
+                Issue.record("not read as a numeric array: \(json)")
+                continue
+            }
+            #expect(shape == [rows, width], "\(json)")
+            #expect(values.map(\.bitPattern) == texts.joined().map { Float(Double($0)!).bitPattern }, "\(json)")
+        }
+        for bad in ["[0.0, 1.0, ]", "[0.0, 0.0, 0.0, 0.0, 1.0, 2.", "[0.0, 0.0, 0.0, 0.0, 0.0, 00]", "[[0.0, 0.0, 0.0, 0.0], [0.0, 0.0, 0.0]]"] {
+            #expect(throws: PeepholeError.self, "\(bad)") {
+                guard case .numbers = try JSONValue.parse(Array(bad.utf8)) else { throw PeepholeError.invalidInput(field: "body", message: "not rectangular") }
+            }
+        }
+    }
+
     @Test func stringsReadLikeFoundationWithAndWithoutEscapes() throws {
         let strings = ["", "text", "the quick brown fox jumps over the lazy dog and runs away", "é日本🙂", "a\"b", "back\\slash",
                        "line\nfeed\ttab\r", "\u{1}\u{1F}", "slash/", "tail\\", "\"", "mixed é \n 🙂 \\ end"]

@@ -59,7 +59,13 @@ struct NumericArrayReader {
                     guard numericLevel(axis: axis + 1, shape: &shape, leafAxis: &leafAxis) else { return false }
                 } else {
                     if leafAxis == nil { leafAxis = axis }
-                    guard leafAxis == axis, shape.count == axis + 1, let value = zeroOrOne() ?? fastNumber() else { return false }
+                    guard leafAxis == axis, shape.count == axis + 1 else { return false }
+                    let run = zerosAndOnes()
+                    if run > 0 {
+                        count += run
+                        skipWhitespace()
+                    }
+                    guard let value = zeroOrOne() ?? fastNumber() else { return false }
                     values![written] = value
                     written += 1
                 }
@@ -146,6 +152,29 @@ struct NumericArrayReader {
             value = parsed
         }
         return Float(value)
+    }
+
+    /// The run of `0.0, ` and `1.0, ` elements at `position` (Python's `json.dumps` of one-hot
+    /// rows), each with its separator, compared eight bytes at a time; returns how many it read.
+    /// It stops before anything else (a last element before `]`, other spacing, other numbers),
+    /// which the general reader then reads. The 15 KB one-hot body took 10.6 µs a request to read
+    /// element by element at 64 connections, about a tenth of the server's time for it.
+    @inline(__always)
+    private mutating func zerosAndOnes() -> Int {
+        // "0.0, " as the low five bytes of a little-endian load; "1.0, " differs in the lowest.
+        let zero: UInt64 = 0x20_2C_30_2E_30, mask: UInt64 = 0xFF_FF_FF_FF_FF
+        var read = 0
+        let base = UnsafeRawPointer(bytes.baseAddress!)
+        while position + 8 <= bytes.count {
+            let word = base.loadUnaligned(fromByteOffset: position, as: UInt64.self).littleEndian & mask
+            let digit = word ^ zero
+            guard digit <= 1 else { break }
+            values![written] = Float(digit)
+            written += 1
+            position += 5
+            read += 1
+        }
+        return read
     }
 
     /// `0`, `1`, `0.0` or `1.0` before a separator: what one-hot inputs are made of, read
