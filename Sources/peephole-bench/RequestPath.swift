@@ -116,6 +116,24 @@ enum RequestPath {
               try await respond(request(.post, v2Path, body: v2Body, headers: v2Headers)) == 200 else {
             throw BenchError("the one-hot /predict or the V2 binary infer did not answer 200")
         }
+        // The V2 infer's own stages (body collection and routing are the text path's).
+        let v2Bytes = Array(v2Body.readableBytesView), v2HeaderLength = String(v2Header.utf8.count)
+        let v2Request = try V2InferRequest.read(v2Bytes, headerLength: v2HeaderLength, limits: limits)
+        let v2API = KServeV2API(limits: limits, runner: ReadyRunner(outputs: outputs))
+        let v2Response = try await v2API.infer(v2Request, model: model)
+        let v2Stages: [(stage: String, what: String, body: () async throws -> Void)] = [
+            ("v2 read", "the JSON header parsed and checked, the binary FP32 tensor read",
+             { _ = try V2InferRequest.read(v2Bytes, headerLength: v2HeaderLength, limits: limits) }),
+            ("v2 infer", "inputs matched to the model's, outputs planned, the output taken from the pass",
+             { _ = try await v2API.infer(v2Request, model: model) }),
+            ("v2 encode", "the JSON header and the binary output written into the response body",
+             { _ = v2Response.encoded() }),
+        ]
+        for (stage, what, body) in v2Stages {
+            let measured = try await Measure.median(iterations, idle: idleMicroseconds, body)
+            rows.append(["stage": stage, "what": what, "p50_us": measured.p50, "allocations": measured.allocations])
+            FileHandle.standardError.write(Data("request path: \(stage): \(measured.p50) us, \(measured.allocations) allocations\n".utf8))
+        }
         let predictOneHot = try await Measure.median(iterations, idle: idleMicroseconds) { _ = try await respond(request(.post, "/predict", body: oneHotBody)) }
         let v2 = try await Measure.median(iterations, idle: idleMicroseconds) { _ = try await respond(request(.post, v2Path, body: v2Body, headers: v2Headers)) }
         FileHandle.standardError.write(Data("request path: whole POST /predict one-hot (\(oneHotBody.readableBytes) bytes) in process: \(predictOneHot.p50) us, \(predictOneHot.allocations) allocations; V2 binary infer (\(v2Body.readableBytes) bytes): \(v2.p50) us, \(v2.allocations) allocations\n".utf8))
