@@ -11,6 +11,19 @@ import Testing
         return try store.load(model: "m")
     }
 
+    @Test func textIsEncodedAlikeWhetherAllASCIIOrNot() throws {
+        defer { try? FileManager.default.removeItem(at: directory) }
+        // ASCII text takes a table lookup, other text the general path: both give the same ids.
+        let vocabulary = ["_", "a", "é", "c", "\u{00C5}", "d", " ", "e", "f", "g", "h", "i"]
+        let model = try model("embed_mask.k3.keras", vocabulary: vocabulary)
+        #expect(try model.encode(texts: ["a c_d"]).data == [1, 6, 3, 0, 5])
+        #expect(try model.encode(texts: ["aéc\u{212B}d"]).data == [1, 2, 3, 4, 5])  // Ångström sign: Å
+        #expect(try model.encode(texts: ["ace", "déc"]).data == [1, 3, 7, 5, 2, 3])
+        #expect(throws: PeepholeError.invalidInput(field: "text[1]", message: "character 'z' (U+7A) at position 2 is not in the vocabulary")) {
+            try model.encode(texts: ["ace", "adz"])
+        }
+    }
+
     @Test func greedyGenerationEqualsRerunningTheWholeText() throws {
         defer { try? FileManager.default.removeItem(at: directory) }
         let model = try model("embed_mask.k3.keras", vocabulary: ["_"] + "abcdefghijk".map(String.init))

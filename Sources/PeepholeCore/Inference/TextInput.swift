@@ -18,7 +18,8 @@ extension LoadedModel {
             throw PeepholeError.notApplicable(field: "text", message: "model '\(info.model)' version \(info.version) has no vocabulary; send inputs instead")
         }
         let rows = try texts.enumerated().map { row, text in
-            try text.unicodeScalars.enumerated().map { position, scalar in
+            if let ids = asciiIDs(text) { return ids }
+            return try text.unicodeScalars.enumerated().map { position, scalar in
                 // A character canonically equivalent to a one-character entry (Å and the Ångström sign) is that entry, as String equality says.
                 guard let id = tokenIDs[scalar] ?? vocabulary.firstIndex(of: String(scalar)) else {
                     throw PeepholeError.invalidInput(field: "text[\(row)]", message: "character \(Self.debugName(scalar)) at position \(position) is not in the vocabulary")
@@ -43,6 +44,21 @@ extension LoadedModel {
             for (step, id) in ids.enumerated() { data[(row * steps + step) * width + id] = 1 }
         }
         return Tensor(shape: [rows.count, steps, width], data: data)
+    }
+
+    /// The token ids of `text` when it is all ASCII and every character is in the vocabulary; nil
+    /// otherwise (the general path then encodes it, or names the character that is missing).
+    private func asciiIDs(_ text: String) -> [Int]? {
+        var text = text
+        return text.withUTF8 { bytes in
+            var ids = [Int]()
+            ids.reserveCapacity(bytes.count)
+            for byte in bytes {
+                guard byte < 128, case let id = asciiTokenIDs[Int(byte)], id >= 0 else { return nil }
+                ids.append(id)
+            }
+            return ids
+        }
     }
 
     /// The `k` most likely tokens of each row of `output` (`[batch, vocabulary]` probabilities),

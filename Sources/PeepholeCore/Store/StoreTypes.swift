@@ -110,6 +110,9 @@ public struct LoadedModel: Sendable {
     public let network: Network
     /// Each one-character vocabulary entry's token id, worked out once for encoding text.
     let tokenIDs: [Unicode.Scalar: Int]
+    /// The same for the 128 ASCII characters, by code (-1: not in the vocabulary): text that is
+    /// all ASCII is encoded without hashing a character.
+    let asciiTokenIDs: [Int]
 
     /// A model version as loaded: what the store says and the network built from it.
     public init(info: VersionInfo, network: Network) {
@@ -121,5 +124,6 @@ public struct LoadedModel: Sendable {
             if scalars.count == 1, ids[scalars.first!] == nil { ids[scalars.first!] = id }
         }
         tokenIDs = ids
+        asciiTokenIDs = (0..<128).map { ids[Unicode.Scalar(UInt8($0))] ?? -1 }
     }
 }
