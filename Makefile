@@ -7,7 +7,7 @@ SYSTEM_PACKAGES := libopenblas-dev libhdf5-dev libsqlite3-dev pkg-config
 BROWSER_PACKAGES := chromium chromium-driver
 STORE ?= models/peephole.sqlite
 
-.PHONY: deps browser build release test serve fixtures demo clean bench fuzz soak screenshots image image-test manifests-test release-static cluster-test interop
+.PHONY: deps browser build release test serve fixtures demo clean bench profile fuzz soak screenshots image image-test manifests-test release-static cluster-test interop
 
 ## Installs the C libraries Peephole links (OpenBLAS, HDF5, SQLite) when pkg-config cannot find them.
 deps:
@@ -56,6 +56,15 @@ demo: build
 ## Benchmarks the engine (LSTM and GRU) and the HTTP server (Peephole JSON and KServe V2) against ONNX Runtime, numpy, a FastAPI server and KServe's model server, and times the inspector; writes bench/results.md.
 bench: release
 	bash tools/bench/run.sh
+
+## Samples the server with perf under load (64 connections) and writes where one request's time goes, by stage,
+## in µs, for /health, text and one-hot /predict and V2 binary infer; writes bench/profile.md.
+profile: release
+	@if command -v perf >/dev/null 2>&1 && command -v wrk >/dev/null 2>&1; then :; else \
+		if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq linux-perf wrk; \
+	fi
+	python3 tools/bench/profile.py
 
 ## Fuzzes every HTTP route with schemathesis against a server it starts (needs Python and PyPI).
 fuzz: release
