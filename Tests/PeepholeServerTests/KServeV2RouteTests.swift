@@ -194,6 +194,40 @@ import Testing
         }
     }
 
+    @Test func compressedBodiesMustEndWhereTheirStreamEnds() async throws {
+        try await withServer { client in
+            let input = oneHotFlat(batch: 1)
+            let plain = Array(#"{"inputs": [{"name": "input", "shape": [1, 6, 10], "datatype": "FP32", "data": \#(oneHotJSON(input))}]}"#.utf8)
+            func infer(_ body: [UInt8], _ encoding: String) async throws -> (status: HTTPResponse.Status, error: String?) {
+                let response = try await client.execute(uri: "/v2/models/onehot/infer", method: .post, headers: [.contentEncoding: encoding], body: ByteBuffer(bytes: body))
+                return (response.status, response.protocolError)
+            }
+            for encoding in ["gzip", "deflate"] {
+                let compressed = try compress(plain, encoding: encoding)
+                #expect(try await infer(compressed, encoding).status == .ok)
+                // Without its check value (gzip's CRC-32 and length, zlib's Adler-32) the JSON is whole,
+                // and was answered 200; cut deeper, the JSON error hid why.
+                for cut in [4, compressed.count / 2] {
+                    let truncated = try await infer(Array(compressed.dropLast(cut)), encoding)
+                    #expect(truncated.status == .badRequest)
+                    #expect(truncated.error?.contains("the \(encoding) data is cut short") == true, "\(truncated.error ?? "")")
+                }
+                let trailing = try await infer(compressed + Array("garbage".utf8), encoding)
+                #expect(trailing.status == .badRequest)
+                #expect(trailing.error?.contains("7 bytes follow the end of the \(encoding) data") == true, "\(trailing.error ?? "")")
+                var corrupted = compressed
+                corrupted[corrupted.count - 2] ^= 0xFF  // in the check value
+                let corrupt = try await infer(corrupted, encoding)
+                #expect(corrupt.status == .badRequest)
+                #expect(corrupt.error?.contains("not valid \(encoding) data (Content-Encoding: \(encoding)): incorrect") == true, "\(corrupt.error ?? "")")
+            }
+            // Two gzip members, as concatenated .gz files are, read one after the other.
+            let split = plain.count / 2
+            let members = try compress(Array(plain[..<split]), encoding: "gzip") + compress(Array(plain[split...]), encoding: "gzip")
+            #expect(try await infer(members, "gzip").status == .ok)
+        }
+    }
+
     @Test func aBodyThatInflatesPastTheLimitIs413() async throws {
         var config = ServerConfig.test
         config.maxBodyBytes = 4096
