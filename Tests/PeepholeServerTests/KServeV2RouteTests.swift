@@ -141,6 +141,10 @@ import Testing
             let binary = bytes(strings: ["abcdef", "jihgfe"])
             let response = try await client.v2("/v2/models/onehot/infer", #"{"inputs": [{"name": "input", "shape": [2, 1], "datatype": "BYTES", "parameters": {"binary_data_size": \#(binary.count)}}]}"#, binary: binary)
             #expect(close(response.v2.outputs["dense"] ?? [], expected))
+            // Text errors name the input the client sent, not the Peephole API's `text`.
+            let unknown = try await client.v2("/v2/models/onehot/infer", #"{"inputs": [{"name": "input", "shape": [2], "datatype": "BYTES", "data": ["abcdef", "abcxyz"]}]}"#)
+            #expect(unknown.status == .badRequest)
+            #expect(unknown.protocolError == "input[1]: character 'x' (U+78) at position 3 is not in the vocabulary", "\(unknown.protocolError ?? "")")
         }
     }
 

@@ -71,6 +71,12 @@ import Testing
             #expect(both.protocolError == "inputs: send either instances or inputs, not both")
             let unknown = try await client.post("/v1/models/nope:predict", #"{"instances": \#(nested)}"#)
             #expect(unknown.status == .notFound)
+            // Text is read as the Peephole API reads it; its errors name the field the client sent.
+            let rows = try await client.post("/v1/models/onehot:predict", #"{"instances": ["abcdef", "abcxyz"]}"#)
+            #expect(rows.status == .badRequest)
+            #expect(rows.protocolError == "instances[1]: character 'x' (U+78) at position 3 is not in the vocabulary", "\(rows.protocolError ?? "")")
+            let columns = try await client.post("/v1/models/onehot:predict", #"{"inputs": ["abcdef", "abc"]}"#)
+            #expect(columns.protocolError?.hasPrefix("inputs[1]: has 3 characters, the first text has 6") == true, "\(columns.protocolError ?? "")")
             #expect(try await client.post("/v1/models/onehot:predict", #"{"instances": \#(nested)}"#).status == .ok)
         }
     }

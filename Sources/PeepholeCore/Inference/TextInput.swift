@@ -30,7 +30,7 @@ extension LoadedModel {
         let steps = rows[0].count
         guard steps > 0 else { throw PeepholeError.invalidInput(field: "text[0]", message: "is empty") }
         if let bad = rows.firstIndex(where: { $0.count != steps }) {
-            throw PeepholeError.invalidInput(field: "text[\(bad)]", message: "has \(rows[bad].count) characters, text[0] has \(steps): texts in one request must have equal length")
+            throw PeepholeError.invalidInput(field: "text[\(bad)]", message: "has \(rows[bad].count) characters, the first text has \(steps): texts in one request must have equal length")
         }
         guard let textInput = textInputIndex else {
             throw PeepholeError.notApplicable(field: "text", message: "none of the inputs of model '\(info.model)' takes token ids or one-hot rows of its \(vocabulary.count)-token vocabulary; send inputs instead")

@@ -52,7 +52,11 @@ public struct V2Input: Sendable {
                 throw PeepholeError.invalidInput(field: name, message: "BYTES (text) goes to input '\(model.network.inputs[textInput].name)', the one the vocabulary encodes; send numbers here")
             }
             try limits.check(texts: texts, field: name)
-            input = try model.encode(texts: texts)
+            do {
+                input = try model.encode(texts: texts)
+            } catch let error as PeepholeError {
+                throw error.renamingText { row in name + row }
+            }
         }
         try limits.check(input, field: name)
         return input

@@ -104,7 +104,15 @@ public struct TFServingAPI: Sendable {
         case (_?, _?): throw PeepholeError.invalidInput(field: "inputs", message: "send either instances or inputs, not both")
         }
         let field = rowFormat ? "instances" : "inputs"
-        let inputs = try Self.body(values, names: names, field: field, model: model).tensors(for: model, limits: limits)
+        let body = try Self.body(values, names: names, field: field, model: model)
+        let inputs: [Tensor]
+        do {
+            inputs = try body.tensors(for: model, limits: limits)
+        } catch let error as PeepholeError {
+            // Text rows are `instances[i]` or `inputs[i]`, `instances[i].<input>` or `inputs.<input>[i]` with several inputs.
+            let input = names.count == 1 ? nil : model.textInputIndex.map { names[$0] }
+            throw error.renamingText { row in input.map { rowFormat ? "instances\(row).\($0)" : "inputs.\($0)\(row)" } ?? field + row }
+        }
         let outputs = try await runner.outputs(model, .model, inputs: inputs, endpoint: "tfs_predict")
         var writer = JSONWriter()
         writer.beginObject()
