@@ -198,6 +198,19 @@ import Testing
         }
     }
 
+    @Test func aBodyOfManyReadsIsReadWhole() async throws {
+        try await withServer(.live) { client in
+            let input = oneHotFlat(batch: 1)
+            let compact = #"{"inputs": [{"name": "input", "shape": [1, 6, 10], "datatype": "FP32", "data": \#(oneHotJSON(input))}]}"#
+            let expected = try await client.v2("/v2/models/onehot/infer", compact).v2.outputs["dense"] ?? []
+            // 300 KB of whitespace: the body arrives in several reads and is gathered by its Content-Length.
+            let padded = compact.replacingOccurrences(of: "\"inputs\":", with: "\"inputs\":" + String(repeating: " ", count: 300_000))
+            let response = try await client.v2("/v2/models/onehot/infer", padded)
+            #expect(response.status == .ok)
+            #expect(close(response.v2.outputs["dense"] ?? [], expected))
+        }
+    }
+
     @Test func compressedBodiesMustEndWhereTheirStreamEnds() async throws {
         try await withServer { client in
             let input = oneHotFlat(batch: 1)
