@@ -72,7 +72,7 @@ enum RequestPath {
         let context = PeepholeRequestContext(source: source)
 
         guard try await respond(request(.post, "/predict", body: body)) == 200 else { throw BenchError("POST /predict did not answer 200") }
-        let stages: [(stage: String, what: String, body: () async throws -> Void)] = [
+        var stages: [(stage: String, what: String, body: () async throws -> Void)] = [
             ("routing and middleware", "GET /health through the router: context, metrics and error middleware, route lookup, a tiny JSON answer",
              { _ = try await respond(request(.get, "/health")) }),
             ("body read and decode", "content type checked, body collected, JSON parsed into the request",
@@ -93,6 +93,34 @@ enum RequestPath {
             ("encode", "the response written as JSON into the response body",
              { try await encoder.encode(answered, from: request(.post, "/predict"), context: context).body.write(DiscardingWriter()) }),
         ]
+
+        // The same text as a one-hot `inputs` body (the 15 KB body of `make bench`) and as a V2
+        // infer with a binary FP32 tensor.
+        let oneHot = inputs[0]
+        let oneHotBody = ByteBuffer(string: inputsBody(oneHot))
+        let v2Header = "{\"inputs\":[{\"name\":\"\(model.network.inputs[0].name)\",\"shape\":\(oneHot.shape),\"datatype\":\"FP32\",\"parameters\":{\"binary_data_size\":\(oneHot.data.count * 4)}}],\"parameters\":{\"binary_data_output\":true}}"
+        var v2Body = ByteBuffer(string: v2Header)
+        v2Body.writeBytes(V2Binary.bytes(oneHot.data))
+        let v2HeaderLength = String(v2Header.utf8.count)
+        let v2Headers: HTTPFields = [.contentType: "application/octet-stream", KServeV2Controller.headerLength: v2HeaderLength]
+        let v2Path = "/v2/models/\(model.info.model)/infer"
+        guard try await respond(request(.post, "/predict", body: oneHotBody)) == 200,
+              try await respond(request(.post, v2Path, body: v2Body, headers: v2Headers)) == 200 else {
+            throw BenchError("the one-hot /predict or the V2 binary infer did not answer 200")
+        }
+        // The V2 infer's own stages (body collection and routing are the text path's).
+        let v2Bytes = Array(v2Body.readableBytesView)
+        let v2Request = try V2InferRequest.read(v2Bytes, headerLength: v2HeaderLength, limits: limits)
+        let v2API = KServeV2API(limits: limits, runner: ReadyRunner(outputs: outputs))
+        let v2Response = try await v2API.infer(v2Request, model: model)
+        stages += [
+            ("v2 read", "the JSON header parsed and checked, the binary FP32 tensor read",
+             { _ = try V2InferRequest.read(v2Bytes, headerLength: v2HeaderLength, limits: limits) }),
+            ("v2 infer", "inputs matched to the model's, outputs planned, the output taken from the pass",
+             { _ = try await v2API.infer(v2Request, model: model) }),
+            ("v2 encode", "the JSON header and the binary output written into the response body",
+             { _ = v2Response.encoded() }),
+        ]
         var rows: [[String: Any]] = []
         for (stage, what, body) in stages {
             let measured = try await Measure.median(iterations, idle: idleMicroseconds, body)
@@ -102,38 +130,6 @@ enum RequestPath {
         let health = try await Measure.median(iterations, idle: idleMicroseconds) { _ = try await respond(request(.get, "/health")) }
         let predict = try await Measure.median(iterations, idle: idleMicroseconds) { _ = try await respond(request(.post, "/predict", body: body)) }
         FileHandle.standardError.write(Data("request path: whole POST /predict in process: \(predict.p50) us, \(predict.allocations) allocations; GET /health \(health.p50) us\n".utf8))
-
-        // The same text as a one-hot `inputs` body (the 15 KB body of `make bench`) and as a V2
-        // infer with a binary FP32 tensor.
-        let oneHot = inputs[0]
-        let oneHotBody = ByteBuffer(string: inputsBody(oneHot))
-        let v2Header = "{\"inputs\":[{\"name\":\"\(model.network.inputs[0].name)\",\"shape\":\(oneHot.shape),\"datatype\":\"FP32\",\"parameters\":{\"binary_data_size\":\(oneHot.data.count * 4)}}],\"parameters\":{\"binary_data_output\":true}}"
-        var v2Body = ByteBuffer(string: v2Header)
-        v2Body.writeBytes(V2Binary.bytes(oneHot.data))
-        let v2Headers: HTTPFields = [.contentType: "application/octet-stream", KServeV2Controller.headerLength: String(v2Header.utf8.count)]
-        let v2Path = "/v2/models/\(model.info.model)/infer"
-        guard try await respond(request(.post, "/predict", body: oneHotBody)) == 200,
-              try await respond(request(.post, v2Path, body: v2Body, headers: v2Headers)) == 200 else {
-            throw BenchError("the one-hot /predict or the V2 binary infer did not answer 200")
-        }
-        // The V2 infer's own stages (body collection and routing are the text path's).
-        let v2Bytes = Array(v2Body.readableBytesView), v2HeaderLength = String(v2Header.utf8.count)
-        let v2Request = try V2InferRequest.read(v2Bytes, headerLength: v2HeaderLength, limits: limits)
-        let v2API = KServeV2API(limits: limits, runner: ReadyRunner(outputs: outputs))
-        let v2Response = try await v2API.infer(v2Request, model: model)
-        let v2Stages: [(stage: String, what: String, body: () async throws -> Void)] = [
-            ("v2 read", "the JSON header parsed and checked, the binary FP32 tensor read",
-             { _ = try V2InferRequest.read(v2Bytes, headerLength: v2HeaderLength, limits: limits) }),
-            ("v2 infer", "inputs matched to the model's, outputs planned, the output taken from the pass",
-             { _ = try await v2API.infer(v2Request, model: model) }),
-            ("v2 encode", "the JSON header and the binary output written into the response body",
-             { _ = v2Response.encoded() }),
-        ]
-        for (stage, what, body) in v2Stages {
-            let measured = try await Measure.median(iterations, idle: idleMicroseconds, body)
-            rows.append(["stage": stage, "what": what, "p50_us": measured.p50, "allocations": measured.allocations])
-            FileHandle.standardError.write(Data("request path: \(stage): \(measured.p50) us, \(measured.allocations) allocations\n".utf8))
-        }
         let predictOneHot = try await Measure.median(iterations, idle: idleMicroseconds) { _ = try await respond(request(.post, "/predict", body: oneHotBody)) }
         let v2 = try await Measure.median(iterations, idle: idleMicroseconds) { _ = try await respond(request(.post, v2Path, body: v2Body, headers: v2Headers)) }
         FileHandle.standardError.write(Data("request path: whole POST /predict one-hot (\(oneHotBody.readableBytes) bytes) in process: \(predictOneHot.p50) us, \(predictOneHot.allocations) allocations; V2 binary infer (\(v2Body.readableBytes) bytes): \(v2.p50) us, \(v2.allocations) allocations\n".utf8))

@@ -42,16 +42,13 @@ package struct PeepholeBodyDecoder: Sendable {
         if let length, length > limit {
             throw ServerError.bodyTooLarge(limit: limit)
         }
-        if let length, length > 65_536 {
-            var body = ByteBufferAllocator().buffer(capacity: length)
-            for try await part in request.body {
-                guard part.readableBytes <= limit - body.readableBytes else { throw ServerError.bodyTooLarge(limit: limit) }
-                body.writeImmutableBuffer(part)
-            }
-            return body
-        }
         var request = request
         do {
+            if let length, length > 65_536 {
+                var body = ByteBufferAllocator().buffer(capacity: length)
+                try await request.body.collect(upTo: limit, into: &body)
+                return body
+            }
             return try await request.collectBody(upTo: limit)
         } catch is NIOTooManyBytesError {
             throw ServerError.bodyTooLarge(limit: limit)

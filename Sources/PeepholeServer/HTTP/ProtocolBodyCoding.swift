@@ -64,7 +64,7 @@ struct ProtocolBodyCoding: Sendable {
                 written = room - Int(stream.avail_out)
             }
         }
-        if stream.avail_out == 0 || inflated.count > maxBodyBytes { throw ServerError.bodyTooLarge(limit: maxBodyBytes) }
+        if inflated.count > maxBodyBytes { throw ServerError.bodyTooLarge(limit: maxBodyBytes) }
         switch outcome {
         case Z_STREAM_END where stream.avail_in == 0:
             return inflated
