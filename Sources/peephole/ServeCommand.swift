@@ -25,6 +25,7 @@ struct ServeCommand: AsyncParsableCommand {
     func run() async throws {
         // First, before any other concurrent work: handlers then run where their requests were read.
         let onEventLoops = runConcurrencyOnEventLoops()
+        LoggingSystem.bootstrap { label in ServerLogHandler(label: label) }
         let keepsFreedMemory = keepFreedMemoryForRequests()
         do {
             let resolved = try resolveConfig()

@@ -14,6 +14,28 @@ import Testing
     /// TF Serving bodies per run, each against both models.
     static let tfsBodies = 4_000
 
+    @Test func binaryFP32IsReadBitForBitAndItsFirstNonFiniteElementNamed() throws {
+        var random = SplitMix64(seed: 15)
+        for count in [1, 7, 8, 15, 16, 17, 64, 3_040] {
+            let values = (0..<count).map { _ in Float(bitPattern: UInt32(truncatingIfNeeded: random.next()) & 0xBFFF_FFFF) }
+            let read = try V2Binary.values(ArraySlice(V2Binary.bytes(values)), datatype: .fp32, count: count, shape: [count], field: "input 'x'")
+            guard case let .numbers(numbers) = read else { Issue.record("FP32 read as strings"); continue }
+            #expect(numbers.map(\.bitPattern) == values.map(\.bitPattern))
+            for position in Set([0, count / 2, count - 1]) {
+                for special in [Float.nan, .infinity, -.infinity, Float(bitPattern: 0x7F80_0001)] {
+                    var bad = values
+                    bad[position] = special
+                    if position + 1 < count { bad[count - 1] = .nan }
+                    #expect(!V2Binary.allFinite(bad))
+                    #expect(throws: PeepholeError.invalidInput(field: "input 'x'", message: "element \(position) is not a finite float32")) {
+                        try V2Binary.values(ArraySlice(V2Binary.bytes(bad)), datatype: .fp32, count: count, shape: [count], field: "input 'x'")
+                    }
+                }
+            }
+            #expect(V2Binary.allFinite(values + [.greatestFiniteMagnitude, -.greatestFiniteMagnitude, .leastNonzeroMagnitude, -0.0]))
+        }
+    }
+
     @Test func mutatedV2BinaryBodiesEndInAnAnswerOrARequestError() async throws {
         let directory = Fixtures.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }

@@ -14,6 +14,15 @@ struct JSONParser {
         return value
     }
 
+    /// `bytes[range]` as a string, nil when it is not UTF-8. ASCII, what keys and most values
+    /// are, is taken as it is: `String(validating:as:)` is not specialised here and looks up type
+    /// metadata on every call.
+    private func utf8String(_ range: Range<Int>) -> String? {
+        let text = bytes[range]
+        if text.allSatisfy({ $0 < 0x80 }) { return String(decoding: text, as: UTF8.self) }
+        return String(validating: text, as: UTF8.self)
+    }
+
     private func error(_ message: String) -> PeepholeError {
         .invalidInput(field: "body", message: "malformed JSON at byte \(position): \(message)")
     }
@@ -145,7 +154,7 @@ struct JSONParser {
            bytes[end] == UInt8(ascii: "\"") {
             let start = position
             position = end
-            guard let string = String(validating: bytes[start..<end], as: UTF8.self) else {
+            guard let string = utf8String(start..<end) else {
                 throw error("invalid UTF-8 in a string")
             }
             position += 1
@@ -155,7 +164,7 @@ struct JSONParser {
         var runStart = position
         func flushRun() throws {
             guard runStart < position else { return }
-            guard let run = String(validating: bytes[runStart..<position], as: UTF8.self) else {
+            guard let run = utf8String(runStart..<position) else {
                 throw error("invalid UTF-8 in a string")
             }
             scalars.append(contentsOf: run.unicodeScalars)

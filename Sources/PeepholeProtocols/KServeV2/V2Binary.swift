@@ -16,7 +16,12 @@ package enum V2Binary {
         let data = bytes.withUnsafeBytes { raw in
             [Float](unsafeUninitializedCapacity: count) { out, initialized in
                 switch datatype {
-                case .fp32: for i in 0..<count { out[i] = Float(bitPattern: UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: 4 * i, as: UInt32.self))) }
+                case .fp32:
+                    #if _endian(little)
+                    UnsafeMutableRawBufferPointer(out).copyMemory(from: raw)
+                    #else
+                    for i in 0..<count { out[i] = Float(bitPattern: UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: 4 * i, as: UInt32.self))) }
+                    #endif
                 case .fp64: for i in 0..<count { out[i] = Float(Double(bitPattern: UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: 8 * i, as: UInt64.self)))) }
                 case .int32: for i in 0..<count { out[i] = Float(Int32(littleEndian: raw.loadUnaligned(fromByteOffset: 4 * i, as: Int32.self))) }
                 case .int64: for i in 0..<count { out[i] = Float(Int64(littleEndian: raw.loadUnaligned(fromByteOffset: 8 * i, as: Int64.self))) }
@@ -25,10 +30,21 @@ package enum V2Binary {
                 initialized = count
             }
         }
-        if let bad = data.firstIndex(where: { !$0.isFinite }) {
+        if !allFinite(data), let bad = data.firstIndex(where: { !$0.isFinite }) {
             throw PeepholeError.invalidInput(field: field, message: "element \(bad) is not a finite float32")
         }
         return .numbers(data)
+    }
+
+    /// Whether no value is infinite or NaN (all exponent bits set). Without an early exit the
+    /// loop is vectorised: the largest exponent field is the all-ones one only if some value has it.
+    static func allFinite(_ values: [Float]) -> Bool {
+        let exponent: UInt32 = 0x7f80_0000
+        var largest: UInt32 = 0
+        values.withUnsafeBufferPointer { values in
+            for value in values { largest = max(largest, value.bitPattern & exponent) }
+        }
+        return largest != exponent
     }
 
     /// `count` length-prefixed UTF-8 strings filling `bytes` exactly.

@@ -33,7 +33,7 @@ struct AdminAccess: RouterMiddleware {
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         if let token {
-            guard request.headers[.authorization] == "Bearer \(token)" else { throw ServerError.adminTokenRequired }
+            guard request.headers.value(of: .authorization) == "Bearer \(token)" else { throw ServerError.adminTokenRequired }
         } else {
             guard let address = context.remoteAddress, Self.isLoopback(address) else { throw ServerError.adminLoopbackOnly }
         }

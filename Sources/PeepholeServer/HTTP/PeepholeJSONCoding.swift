@@ -38,7 +38,7 @@ package struct PeepholeBodyDecoder: Sendable {
     /// by 17.1 MiB, 14.6 MiB now (the body and its copy as bytes). A smaller body usually comes in
     /// one part, which is the buffer, uncopied.
     static func collect(_ request: Request, limit: Int) async throws -> ByteBuffer {
-        let length = request.headers[.contentLength].flatMap(Int.init)
+        let length = request.headers.value(of: .contentLength).flatMap(Int.init)
         if let length, length > limit {
             throw ServerError.bodyTooLarge(limit: limit)
         }
@@ -57,7 +57,7 @@ package struct PeepholeBodyDecoder: Sendable {
 
     /// Accepts a missing `Content-Type`, the accepted types with parameters, and `+json` types.
     static func checkContentType(_ request: Request) throws {
-        guard let header = request.headers[.contentType], header != "application/json" else { return }
+        guard let header = request.headers.value(of: .contentType), header != "application/json" else { return }
         let type = header.split(separator: ";", maxSplits: 1).first.map { $0.trimmingCharacters(in: .whitespaces).lowercased() } ?? ""
         guard acceptedTypes.contains(type) || type.hasSuffix("+json") else {
             throw ServerError.unsupportedMediaType(header)

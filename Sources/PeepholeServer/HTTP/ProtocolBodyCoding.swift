@@ -18,7 +18,7 @@ struct ProtocolBodyCoding: Sendable {
     /// The request's body, inflated.
     func read(_ request: Request) async throws -> [UInt8] {
         let body = try await PeepholeBodyDecoder.collect(request, limit: maxBodyBytes)
-        let encoding = request.headers[.contentEncoding]?.trimmingCharacters(in: .whitespaces).lowercased() ?? "identity"
+        let encoding = request.headers.value(of: .contentEncoding)?.trimmingCharacters(in: .whitespaces).lowercased() ?? "identity"
         let gzip: Bool
         switch encoding {
         case "identity", "": return Array(body.readableBytesView)
@@ -83,7 +83,7 @@ struct ProtocolBodyCoding: Sendable {
     func response(_ bytes: [UInt8], status: HTTPResponse.Status = .ok, headers: HTTPFields, to request: Request) -> Response {
         var fields = headers
         var buffer = ByteBuffer(bytes: bytes)
-        if let accepted = request.headers[.acceptEncoding], !bytes.isEmpty {
+        if let accepted = request.headers.value(of: .acceptEncoding), !bytes.isEmpty {
             let codings = Self.codings(accepted)
             let name = codings.contains("gzip") ? "gzip" : codings.contains("deflate") ? "deflate" : nil
             if let name, let compressed = try? buffer.compress(with: name == "gzip" ? .gzip() : .zlib()) {
