@@ -98,6 +98,24 @@ import PeepholeCore
 }
 
 @Suite struct JSONWritableTests {
+    /// Floats are written as `description` writes them: random bit patterns of every magnitude,
+    /// the edges, and non-finite values as null.
+    @Test func floatsAreWrittenAsTheirDescription() {
+        var random = SplitMix64(seed: 32)
+        var values: [Float] = [0, -0.0, 1, -1, 0.1, 1e-7, 0.7499999, 1e7, 1.0e16, 123456.79, .leastNonzeroMagnitude, .leastNormalMagnitude,
+                               .greatestFiniteMagnitude, -.greatestFiniteMagnitude, .ulpOfOne, .pi, .nan, .infinity, -.infinity]
+        values += (0..<200_000).map { _ in Float(bitPattern: UInt32(truncatingIfNeeded: random.next())) }
+        var writer = JSONWriter()
+        writer.tensor(Tensor(shape: [values.count], data: values))
+        let expected = "[" + values.map { $0.isFinite ? $0.description : "null" }.joined(separator: ",") + "]"
+        #expect(String(decoding: writer.bytes, as: UTF8.self) == expected)
+        for value in values.prefix(40) {
+            var single = JSONWriter()
+            single.float(value)
+            #expect(String(decoding: single.bytes, as: UTF8.self) == (value.isFinite ? value.description : "null"))
+        }
+    }
+
     /// The responses written directly must be the bytes their `Encodable` conformance gives.
     @Test func predictResponsesWriteTheBytesTheirEncodableConformanceGives() throws {
         let probabilities = Tensor(shape: [2, 3], data: [0.25, 1e-7, 0.7499999, 3.4028235e38, -0.0, .nan])

@@ -64,11 +64,7 @@ public struct JSONWriter {
     /// A float value; non-finite values are written as null (JSON has no NaN).
     public mutating func float(_ value: Float, key: String? = nil) {
         prefix(key)
-        if value.isFinite {
-            bytes.append(contentsOf: value.description.utf8)
-        } else {
-            bytes.append(contentsOf: "null".utf8)
-        }
+        number(value)
     }
 
     /// A tensor as nested arrays, outermost axis first.
@@ -91,20 +87,28 @@ public struct JSONWriter {
         for index in 0..<shape[axis] {
             if index > 0 { bytes.append(UInt8(ascii: ",")) }
             if axis == shape.count - 1 {
-                let value = values[offset]
-                // Straight from the string's UTF-8 (a float's shortest form is a small string, kept
-                // inline): no array per value.
-                if value.isFinite {
-                    bytes.append(contentsOf: value.description.utf8)
-                } else {
-                    bytes.append(contentsOf: "null".utf8)
-                }
+                number(values[offset])
                 offset += 1
             } else {
                 writeAxis(axis + 1, shape: shape, values: values, offset: &offset)
             }
         }
         bytes.append(UInt8(ascii: "]"))
+    }
+
+    /// `value` in its shortest round-trip form, the text of `value.description`, or null when
+    /// it is not finite: formatted by the standard library's float printer straight into a
+    /// buffer on the stack, without the string `description` makes of it: 41–51 ns a float
+    /// against 56–72 ns (random probabilities, three runs).
+    private mutating func number(_ value: Float) {
+        guard value.isFinite else { return bytes.append(contentsOf: "null".utf8) }
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 32) { buffer in
+            // The printer leaves digits it pads with unwritten, taking them as the '0's that
+            // `description`'s own buffer starts with; some runtimes' entry point does not fill them.
+            buffer.initialize(repeating: UInt8(ascii: "0"))
+            let length = Int(truncatingIfNeeded: float32ToString(buffer.baseAddress!, 32, value, false))
+            bytes.append(contentsOf: UnsafeBufferPointer(rebasing: buffer[..<length]))
+        }
     }
 
     private mutating func prefix(_ key: String?) {
@@ -143,3 +147,9 @@ public struct JSONWriter {
         bytes.append(UInt8(ascii: "\""))
     }
 }
+
+/// The standard library's float printer (what `Float.description` and `debugDescription` print),
+/// an entry point of the Swift runtime's stable ABI: writes `value` into `buffer` and returns the
+/// length of the text.
+@_silgen_name("swift_float32ToString")
+private func float32ToString(_ buffer: UnsafeMutablePointer<UInt8>, _ bufferLength: UInt, _ value: Float, _ debug: Bool) -> UInt64
