@@ -18,7 +18,7 @@ import Testing
         var random = SplitMix64(seed: 15)
         for count in [1, 7, 8, 15, 16, 17, 64, 3_040] {
             let values = (0..<count).map { _ in Float(bitPattern: UInt32(truncatingIfNeeded: random.next()) & 0xBFFF_FFFF) }
-            let read = try V2Binary.values(ArraySlice(V2Binary.bytes(values)), datatype: .fp32, count: count, shape: [count], field: "input 'x'")
+            let read = try V2Binary.bytes(values).withUnsafeBufferPointer { try V2Binary.values($0, datatype: .fp32, count: count, shape: [count], field: "input 'x'") }
             guard case let .numbers(numbers) = read else { Issue.record("FP32 read as strings"); continue }
             #expect(numbers.map(\.bitPattern) == values.map(\.bitPattern))
             for position in Set([0, count / 2, count - 1]) {
@@ -28,7 +28,7 @@ import Testing
                     if position + 1 < count { bad[count - 1] = .nan }
                     #expect(!V2Binary.allFinite(bad))
                     #expect(throws: PeepholeError.invalidInput(field: "input 'x'", message: "element \(position) is not a finite float32")) {
-                        try V2Binary.values(ArraySlice(V2Binary.bytes(bad)), datatype: .fp32, count: count, shape: [count], field: "input 'x'")
+                        try V2Binary.bytes(bad).withUnsafeBufferPointer { try V2Binary.values($0, datatype: .fp32, count: count, shape: [count], field: "input 'x'") }
                     }
                 }
             }

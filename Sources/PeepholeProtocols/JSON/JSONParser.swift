@@ -2,7 +2,8 @@ import PeepholeCore
 
 /// A recursive-descent parser over UTF-8 bytes (RFC 8259), with positions in its errors.
 struct JSONParser {
-    let bytes: [UInt8]
+    /// The document, borrowed for the parse: every value parsed owns its own storage.
+    let bytes: UnsafeBufferPointer<UInt8>
     let maxDepth: Int
     var position = 0
     var depth = 0
@@ -64,14 +65,9 @@ struct JSONParser {
     /// with `position` unchanged, for anything else (which the general parser then reads, and
     /// reports if it is wrong).
     private mutating func numericArray() -> JSONValue? {
-        let (depth, maxDepth, start) = (depth, maxDepth, position)
-        let read = bytes.withUnsafeBufferPointer { buffer -> (JSONValue, Int)? in
-            var reader = NumericArrayReader(bytes: buffer, position: start, levels: maxDepth - depth)
-            guard let numbers = reader.read() else { return nil }
-            return (numbers, reader.position)
-        }
-        guard let (numbers, end) = read else { return nil }
-        position = end
+        var reader = NumericArrayReader(bytes: bytes, position: position, levels: maxDepth - depth)
+        guard let numbers = reader.read() else { return nil }
+        position = reader.position
         return numbers
     }
 

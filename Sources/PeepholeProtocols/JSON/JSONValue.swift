@@ -15,8 +15,16 @@ public enum JSONValue: Sendable, Equatable {
     case numbers(shape: [Int], values: [Float])
 
     /// Parses `bytes` as one JSON value; nesting deeper than `maxDepth` is refused.
+    /// Contiguous bytes (an array, a `ByteBuffer`'s view) are read where they are, not copied.
     public static func parse(_ bytes: some Collection<UInt8>, maxDepth: Int = 64) throws -> JSONValue {
-        var parser = JSONParser(bytes: Array(bytes), maxDepth: maxDepth)
+        if let value = try bytes.withContiguousStorageIfAvailable({ try parse(buffer: $0, maxDepth: maxDepth) }) {
+            return value
+        }
+        return try Array(bytes).withUnsafeBufferPointer { try parse(buffer: $0, maxDepth: maxDepth) }
+    }
+
+    private static func parse(buffer: UnsafeBufferPointer<UInt8>, maxDepth: Int) throws -> JSONValue {
+        var parser = JSONParser(bytes: buffer, maxDepth: maxDepth)
         return try parser.document()
     }
 

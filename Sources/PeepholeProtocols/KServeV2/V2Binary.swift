@@ -5,7 +5,7 @@ import PeepholeCore
 package enum V2Binary {
     /// The `count` elements of `datatype` in `bytes` (one input's binary part), checked to be
     /// exactly as many bytes as `shape` needs.
-    static func values(_ bytes: ArraySlice<UInt8>, datatype: V2DataType, count: Int, shape: [Int], field: String) throws -> V2Input.Values {
+    static func values(_ bytes: UnsafeBufferPointer<UInt8>, datatype: V2DataType, count: Int, shape: [Int], field: String) throws -> V2Input.Values {
         guard let size = datatype.elementSize else { return .strings(try strings(bytes, count: count, shape: shape, field: field)) }
         guard bytes.count == count * size else {
             throw PeepholeError.invalidInput(field: "\(field).parameters.binary_data_size", message: "\(bytes.count) bytes, but shape \(shape) of \(datatype.rawValue) needs \(count * size)")
@@ -13,22 +13,21 @@ package enum V2Binary {
         // Written through the uninitialized buffer: assigning `data[i]` inside the closure checked
         // the array's uniqueness per element, which made decoding the demo model's 12 KB input
         // cost as much as parsing its 15 KB of JSON.
-        let data = bytes.withUnsafeBytes { raw in
-            [Float](unsafeUninitializedCapacity: count) { out, initialized in
-                switch datatype {
-                case .fp32:
-                    #if _endian(little)
-                    UnsafeMutableRawBufferPointer(out).copyMemory(from: raw)
-                    #else
-                    for i in 0..<count { out[i] = Float(bitPattern: UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: 4 * i, as: UInt32.self))) }
-                    #endif
-                case .fp64: for i in 0..<count { out[i] = Float(Double(bitPattern: UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: 8 * i, as: UInt64.self)))) }
-                case .int32: for i in 0..<count { out[i] = Float(Int32(littleEndian: raw.loadUnaligned(fromByteOffset: 4 * i, as: Int32.self))) }
-                case .int64: for i in 0..<count { out[i] = Float(Int64(littleEndian: raw.loadUnaligned(fromByteOffset: 8 * i, as: Int64.self))) }
-                case .bytes: preconditionFailure("BYTES has no element size")
-                }
-                initialized = count
+        let raw = UnsafeRawBufferPointer(bytes)
+        let data = [Float](unsafeUninitializedCapacity: count) { out, initialized in
+            switch datatype {
+            case .fp32:
+                #if _endian(little)
+                UnsafeMutableRawBufferPointer(out).copyMemory(from: raw)
+                #else
+                for i in 0..<count { out[i] = Float(bitPattern: UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: 4 * i, as: UInt32.self))) }
+                #endif
+            case .fp64: for i in 0..<count { out[i] = Float(Double(bitPattern: UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: 8 * i, as: UInt64.self)))) }
+            case .int32: for i in 0..<count { out[i] = Float(Int32(littleEndian: raw.loadUnaligned(fromByteOffset: 4 * i, as: Int32.self))) }
+            case .int64: for i in 0..<count { out[i] = Float(Int64(littleEndian: raw.loadUnaligned(fromByteOffset: 8 * i, as: Int64.self))) }
+            case .bytes: preconditionFailure("BYTES has no element size")
             }
+            initialized = count
         }
         if !allFinite(data), let bad = data.firstIndex(where: { !$0.isFinite }) {
             throw PeepholeError.invalidInput(field: field, message: "element \(bad) is not a finite float32")
@@ -48,7 +47,7 @@ package enum V2Binary {
     }
 
     /// `count` length-prefixed UTF-8 strings filling `bytes` exactly.
-    private static func strings(_ bytes: ArraySlice<UInt8>, count: Int, shape: [Int], field: String) throws -> [String] {
+    private static func strings(_ bytes: UnsafeBufferPointer<UInt8>, count: Int, shape: [Int], field: String) throws -> [String] {
         var position = bytes.startIndex
         var strings: [String] = []
         for index in 0..<count {

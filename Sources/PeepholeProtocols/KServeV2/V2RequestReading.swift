@@ -6,6 +6,12 @@ extension V2InferRequest {
     /// carry `binary_data_size`, in the order the header lists them. Every framing fault is an
     /// `invalidInput` naming what does not add up.
     public static func read(_ body: [UInt8], headerLength: String?, limits: RequestLimits) throws -> V2InferRequest {
+        try body.withUnsafeBufferPointer { try read($0, headerLength: headerLength, limits: limits) }
+    }
+
+    /// The same over bytes borrowed for the call (a request body where it was read): the request
+    /// returned owns copies of all it keeps.
+    public static func read(_ body: UnsafeBufferPointer<UInt8>, headerLength: String?, limits: RequestLimits) throws -> V2InferRequest {
         var split = body.count
         if let headerLength {
             guard let length = Int(headerLength), length >= 0, headerLength.allSatisfy(\.isASCII), headerLength.allSatisfy(\.isNumber) else {
@@ -19,7 +25,7 @@ extension V2InferRequest {
             }
             split = length
         }
-        let header = try JSONValue.parse(body[..<split], maxDepth: limits.maxDepth + 4)
+        let header = try JSONValue.parse(UnsafeBufferPointer(rebasing: body[..<split]), maxDepth: limits.maxDepth + 4)
         guard case .object = header else {
             throw PeepholeError.invalidInput(field: "body", message: "the JSON header must be an object, got \(header.typeName)")
         }
@@ -171,15 +177,15 @@ struct V2Parameters {
 
 /// A cursor over the binary part of a body.
 struct BinaryReader {
-    let bytes: [UInt8]
+    let bytes: UnsafeBufferPointer<UInt8>
     var position: Int
 
     /// The next `count` bytes, for `field`.
-    mutating func take(_ count: Int, for field: String) throws -> ArraySlice<UInt8> {
+    mutating func take(_ count: Int, for field: String) throws -> UnsafeBufferPointer<UInt8> {
         guard count <= bytes.count - position else {
             throw PeepholeError.invalidInput(field: "\(field).parameters.binary_data_size", message: "\(count) bytes run past the end of the body (\(bytes.count - position) bytes left)")
         }
         defer { position += count }
-        return bytes[position..<(position + count)]
+        return UnsafeBufferPointer(rebasing: bytes[position..<(position + count)])
     }
 }

@@ -61,7 +61,10 @@ package struct KServeV2Controller {
     @Sendable func infer(_ request: Request, context: some RequestContext) async throws -> Response {
         let model = try registry.model(in: context)
         let body = try await coding.read(request)
-        let infer = try V2InferRequest.read(body, headerLength: request.headers.value(of: Self.headerLength), limits: limits)
+        let headerLength = request.headers.value(of: Self.headerLength)
+        let infer = try body.withUnsafeReadableBytes { bytes in
+            try V2InferRequest.read(bytes.assumingMemoryBound(to: UInt8.self), headerLength: headerLength, limits: limits)
+        }
         let session = try infer.sequence.map { try sequenceSession($0, model: model, context: context) }
         let response = try await api.infer(infer, model: session?.model ?? model, session: session)
         if let session, infer.sequence?.end == true { session.ended.withLockedValue { $0 = true } }

@@ -40,7 +40,7 @@ struct TFServingController {
     @Sendable func predict(_ request: Request, context: some RequestContext) async throws -> Response {
         let model = try registry.model(in: context)
         let body = try await coding.read(request)
-        return coding.response(try await api.predict(body, model: model), headers: Self.json, to: request)
+        return coding.response(try await api.predict(body.readableBytesView, model: model), headers: Self.json, to: request)
     }
 
     private static let json: HTTPFields = [.contentType: "application/json"]

@@ -15,13 +15,13 @@ struct ProtocolBodyCoding: Sendable {
     /// The largest body accepted, in bytes, before and after inflating.
     let maxBodyBytes: Int
 
-    /// The request's body, inflated.
-    func read(_ request: Request) async throws -> [UInt8] {
+    /// The request's body, inflated (an uncompressed body as it was read, uncopied).
+    func read(_ request: Request) async throws -> ByteBuffer {
         let body = try await PeepholeBodyDecoder.collect(request, limit: maxBodyBytes)
         let encoding = request.headers.value(of: .contentEncoding)?.trimmingCharacters(in: .whitespaces).lowercased() ?? "identity"
         let gzip: Bool
         switch encoding {
-        case "identity", "": return Array(body.readableBytesView)
+        case "identity", "": return body
         case "gzip", "x-gzip": gzip = true
         case "deflate": gzip = false
         default: throw ServerError.unsupportedContentEncoding(encoding)
@@ -39,7 +39,7 @@ struct ProtocolBodyCoding: Sendable {
     /// bytes after its end is refused, not read as far as it goes. (CompressNIO's streaming
     /// inflate stops quietly wherever the input does, which accepted a gzip body without its
     /// trailer.) A gzip body may hold several members, read one after another.
-    private func inflate(_ body: ByteBuffer, gzip: Bool, encoding: String) throws -> [UInt8] {
+    private func inflate(_ body: ByteBuffer, gzip: Bool, encoding: String) throws -> ByteBuffer {
         var stream = z_stream()
         // 15: the largest window; +16: a gzip header and trailer instead of zlib's.
         guard CCompressZlib_inflateInit2(&stream, gzip ? 15 + 16 : 15) == Z_OK else {
@@ -48,11 +48,12 @@ struct ProtocolBodyCoding: Sendable {
         defer { inflateEnd(&stream) }
         let room = maxBodyBytes + 1
         var outcome = Z_OK
-        let inflated = try [UInt8](unsafeUninitializedCapacity: room) { output, written in
+        var inflated = ByteBufferAllocator().buffer(capacity: room)
+        try inflated.writeWithUnsafeMutableBytes(minimumWritableBytes: room) { output in
             try body.withUnsafeReadableBytes { input in
                 stream.next_in = UnsafeMutablePointer(mutating: input.bindMemory(to: Bytef.self).baseAddress)
                 stream.avail_in = UInt32(clamping: input.count)
-                stream.next_out = output.baseAddress
+                stream.next_out = output.bindMemory(to: Bytef.self).baseAddress
                 stream.avail_out = UInt32(clamping: room)
                 while true {
                     outcome = CCompressZlib.inflate(&stream, Z_FINISH)
@@ -61,10 +62,10 @@ struct ProtocolBodyCoding: Sendable {
                           stream.next_in[0] == 0x1F, stream.next_in[1] == 0x8B else { break }
                     guard inflateReset(&stream) == Z_OK else { throw ZlibFailure(operation: "inflateReset") }
                 }
-                written = room - Int(stream.avail_out)
+                return room - Int(stream.avail_out)
             }
         }
-        if inflated.count > maxBodyBytes { throw ServerError.bodyTooLarge(limit: maxBodyBytes) }
+        if inflated.readableBytes > maxBodyBytes { throw ServerError.bodyTooLarge(limit: maxBodyBytes) }
         switch outcome {
         case Z_STREAM_END where stream.avail_in == 0:
             return inflated
