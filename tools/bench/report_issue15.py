@@ -95,6 +95,22 @@ def http_bounds(t: str, rounds: dict, pe: dict, demo) -> list[str]:
     return lines
 
 
+def per_round_ratios(rounds: dict) -> list[str]:
+    """Each HTTP target's ratio round by round: a round measures its four requests within about a minute, so its
+    ratio is paired against the machine's drift between rounds, which the medians above are not."""
+    health = rounds.get(("health", 64), [])
+    parts = []
+    for kind, label, _, _ in HTTP_TARGETS:
+        rows = rounds.get((kind, 64), [])
+        if not rows or len(rows) != len(health):
+            continue
+        ratios = [r["requests_per_s"] / h["requests_per_s"] for r, h in zip(rows, health)]
+        parts.append(f"{label} {', '.join(f'{x:.2f}' for x in ratios)} (median {statistics.median(ratios):.2f})")
+    if not parts:
+        return []
+    return ["", "The same ratios round by round, each against the `/health` of its own round: " + "; ".join(parts) + "."]
+
+
 def targets_section(t: str, pe: dict, ort: dict, demo, memory) -> list[str]:
     """One row per target of issue 15, with its measured value and PASS/MISS."""
     rounds, _ = load_rounds(t)
@@ -171,6 +187,7 @@ def targets_section(t: str, pe: dict, ort: dict, demo, memory) -> list[str]:
     else:
         lines.append("| memory | < 64 MB, flat within 5% over 1M requests | not measured | — |")
 
+    lines += per_round_ratios(rounds)
     lines += http_bounds(t, rounds, pe, demo)
 
     peak = median_of(machines, lambda m: m.get("fma_peak_gflops"))
