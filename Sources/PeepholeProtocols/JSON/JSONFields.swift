@@ -14,10 +14,18 @@ struct JSONFields {
         guard case let .object(fields) = value else {
             throw PeepholeError.invalidInput(field: path.isEmpty ? "body" : path, message: path.isEmpty ? "expected \(expected)" : "expected \(expected), got \(value.typeName)")
         }
-        // The first refused field alphabetically, found without sorting every body's keys.
-        if let unknown = fields.keys.filter({ !accepted.contains($0) }).min() {
+        // The first refused field alphabetically, found without sorting or copying the body's keys.
+        var unknown: String?
+        for key in fields.keys where !accepted.contains(key) && unknown.map({ key < $0 }) ?? true { unknown = key }
+        if let unknown {
             throw PeepholeError.invalidInput(field: Self.join(path, unknown), message: "unknown field (accepted: \(accepted.sorted().joined(separator: ", ")))")
         }
+        self.fields = fields
+        self.path = path
+    }
+
+    /// An object open to any field (`fields`, at `path`).
+    init(acceptingAny fields: [String: JSONValue], path: String) {
         self.fields = fields
         self.path = path
     }

@@ -38,7 +38,7 @@ extension V2InferRequest {
     }
 
     private static func read(_ header: JSONValue, binary: inout BinaryReader) throws -> V2InferRequest {
-        let fields = try JSONFields(header, accepted: ["id", "parameters", "inputs", "outputs"])
+        let fields = try JSONFields(header, accepted: Fields.request)
         let id = try fields.string("id", expected: "a string")
         let parameters = try V2Parameters(fields["parameters"], field: "parameters")
         guard let inputValues = fields["inputs"]?.elements, !inputValues.isEmpty else {
@@ -61,7 +61,7 @@ extension V2InferRequest {
     }
 
     private static func readInput(_ value: JSONValue, field: String, binary: inout BinaryReader) throws -> V2Input {
-        let fields = try JSONFields(value, accepted: ["name", "shape", "datatype", "parameters", "data"], path: field)
+        let fields = try JSONFields(value, accepted: Fields.input, path: field)
         guard let name = try fields.string("name", expected: "a string") else {
             throw PeepholeError.invalidInput(field: "\(field).name", message: "missing")
         }
@@ -107,13 +107,13 @@ extension V2InferRequest {
     }
 
     private static func readOutput(_ value: JSONValue, field: String) throws -> V2RequestedOutput {
-        let fields = try JSONFields(value, accepted: ["name", "parameters"], path: field)
+        let fields = try JSONFields(value, accepted: Fields.output, path: field)
         guard let name = try fields.string("name", expected: "a string") else {
             throw PeepholeError.invalidInput(field: "\(field).name", message: "missing")
         }
         var output = V2RequestedOutput(name: name)
         guard let parameters = fields["parameters"] else { return output }
-        let accepted = try JSONFields(parameters, accepted: ["binary_data", "units", "steps_from", "steps_to"], path: "output '\(name)'.parameters")
+        let accepted = try JSONFields(parameters, accepted: Fields.outputParameters, path: "output '\(name)'.parameters")
         if accepted["binary_data"] != nil { output.binary = try accepted.flag("binary_data") }
         output.stepsFrom = try accepted.integer("steps_from")
         output.stepsTo = try accepted.integer("steps_to")
@@ -135,6 +135,14 @@ extension V2InferRequest {
     }
 }
 
+/// The fields a V2 infer request's objects accept, made once.
+private enum Fields {
+    static let request: Set<String> = ["id", "parameters", "inputs", "outputs"]
+    static let input: Set<String> = ["name", "shape", "datatype", "parameters", "data"]
+    static let output: Set<String> = ["name", "parameters"]
+    static let outputParameters: Set<String> = ["binary_data", "units", "steps_from", "steps_to"]
+}
+
 /// A V2 `parameters` object: open to any key (custom parameters are ignored, as Triton passes
 /// them to backends), the ones Peephole reads checked.
 struct V2Parameters {
@@ -142,13 +150,13 @@ struct V2Parameters {
 
     init(_ value: JSONValue?, field: String) throws {
         guard let value else {
-            fields = try JSONFields(.object([:]), accepted: [], path: field)
+            fields = JSONFields(acceptingAny: [:], path: field)
             return
         }
         guard case let .object(object) = value else {
             throw PeepholeError.invalidInput(field: field, message: "expected an object, got \(value.typeName)")
         }
-        fields = try JSONFields(value, accepted: Set(object.keys), path: field)
+        fields = JSONFields(acceptingAny: object, path: field)
     }
 
     func flag(_ key: String) throws -> Bool { try fields.flag(key) }

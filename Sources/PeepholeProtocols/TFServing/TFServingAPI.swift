@@ -88,8 +88,10 @@ public struct TFServingAPI: Sendable {
     /// model with several inputs takes each instance as `{name: row}` and the columns as `{name:
     /// tensor}`; a single output is written without its name, several as `{name: row}` per
     /// prediction or `{name: tensor}`, as TF Serving does.
+    private static let bodyFields: Set<String> = ["signature_name", "instances", "inputs"]
+
     public func predict(_ body: some Collection<UInt8>, model: LoadedModel) async throws -> [UInt8] {
-        let fields = try JSONFields(try JSONValue.parse(body, maxDepth: limits.maxDepth + 3), accepted: ["signature_name", "instances", "inputs"])
+        let fields = try JSONFields(try JSONValue.parse(body, maxDepth: limits.maxDepth + 3), accepted: Self.bodyFields)
         if let name = try fields.string("signature_name", expected: "a string"), name != Self.signatureName {
             throw PeepholeError.invalidInput(field: "signature_name", message: "serving signature name \"\(name)\" not found in signature def (this model has \"\(Self.signatureName)\")")
         }
