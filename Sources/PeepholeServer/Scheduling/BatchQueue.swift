@@ -66,6 +66,33 @@ struct BatchQueue {
         var claimed = false
         /// The worker waiting for this group to fill: resumed when it fills, empties or times out.
         var waker: Waker?
+
+        /// Queues `waiting`; returns the sequences the group then holds.
+        @discardableResult
+        mutating func add(_ waiting: Waiting) -> Int {
+            requests.append(waiting)
+            sequences += waiting.rows
+            return sequences
+        }
+
+        /// Takes up to `maxSize` sequences — whole requests in arrival order, the first one
+        /// whatever its size — and unclaims the group.
+        mutating func take(maxSize: Int) -> [Waiting] {
+            var count = 0
+            var taken = 0
+            for next in requests {
+                guard count == 0 || taken + next.rows <= maxSize else { break }
+                next.queued = false
+                taken += next.rows
+                count += 1
+            }
+            let batch = Array(requests.prefix(count))
+            requests.removeFirst(count)
+            sequences -= taken
+            claimed = false
+            waker = nil
+            return batch
+        }
     }
 
     /// What an arriving request does.
@@ -112,19 +139,19 @@ struct BatchQueue {
         if groups[key] == nil, busy < workers {
             busy += 1
             if !Self.waitsForCompany(rows: waiting.rows, gathering: key.loop != nil, limits) { return .runNow }
-            append(waiting, model)
-            groups[key]!.claimed = true
+            var group = Group(model: model)
+            group.add(waiting)
+            group.claimed = true
+            groups[key] = group
             return .lead(waiting)
         }
-        append(waiting, model)
-        var wake: Waker?
-        if groups[key]!.sequences >= limits.maxSize { wake = groups[key]!.waker.take() }
-        return .follow(waiting, wake: wake)
+        let full = append(waiting, model) >= limits.maxSize
+        return .follow(waiting, wake: full ? groups[key]!.waker.take() : nil)
     }
 
-    private mutating func append(_ waiting: Waiting, _ model: LoadedModel) {
-        groups[waiting.key, default: Group(model: model)].requests.append(waiting)
-        groups[waiting.key]!.sequences += waiting.rows
+    /// Adds `waiting` to its group (made for `model` if none waits); returns the sequences the group then holds.
+    private mutating func append(_ waiting: Waiting, _ model: LoadedModel) -> Int {
+        groups[waiting.key, default: Group(model: model)].add(waiting)
     }
 
     /// Claims the unclaimed group whose oldest request came first, for a worker that is free
@@ -170,23 +197,13 @@ struct BatchQueue {
     /// the first one whatever its size — and unclaims it. `spawn`: requests are left and a worker
     /// was free, so the caller holds one more worker and starts a task on it.
     mutating func take(_ key: Key, maxSize: Int) -> (batch: [Waiting], spawn: Bool) {
-        guard var group = groups[key] else { return ([], false) }
-        var batch: [Waiting] = []
-        var sequences = 0
-        while let next = group.requests.first, batch.isEmpty || sequences + next.rows <= maxSize {
-            group.requests.removeFirst()
-            next.queued = false
-            batch.append(next)
-            sequences += next.rows
-        }
-        group.sequences -= sequences
-        group.claimed = false
-        group.waker = nil
-        guard !group.requests.isEmpty else {
-            groups[key] = nil
+        guard let index = groups.index(forKey: key) else { return ([], false) }
+        // In place: a copy of the group out of the dictionary would copy its array of requests.
+        let batch = groups.values[index].take(maxSize: maxSize)
+        guard !groups.values[index].requests.isEmpty else {
+            groups.remove(at: index)
             return (batch, false)
         }
-        groups[key] = group
         guard busy < workers else { return (batch, false) }
         busy += 1
         return (batch, true)
