@@ -136,22 +136,20 @@ struct BatchQueue {
     /// the worker (and heads a new group when it waits for company); else it joins the group.
     mutating func arrive(_ model: LoadedModel, _ key: Key, _ inputs: [Tensor], _ limits: InferenceBatcher.Limits) -> Arrival {
         let waiting = Waiting(id: nextID(), key: key, inputs: inputs, arrived: .now)
-        if groups[key] == nil, busy < workers {
+        if let index = groups.index(forKey: key) {
+            let full = groups.values[index].add(waiting) >= limits.maxSize
+            return .follow(waiting, wake: full ? groups.values[index].waker.take() : nil)
+        }
+        let leads = busy < workers
+        if leads {
             busy += 1
             if !Self.waitsForCompany(rows: waiting.rows, gathering: key.loop != nil, limits) { return .runNow }
-            var group = Group(model: model)
-            group.add(waiting)
-            group.claimed = true
-            groups[key] = group
-            return .lead(waiting)
         }
-        let full = append(waiting, model) >= limits.maxSize
-        return .follow(waiting, wake: full ? groups[key]!.waker.take() : nil)
-    }
-
-    /// Adds `waiting` to its group (made for `model` if none waits); returns the sequences the group then holds.
-    private mutating func append(_ waiting: Waiting, _ model: LoadedModel) -> Int {
-        groups[waiting.key, default: Group(model: model)].add(waiting)
+        var group = Group(model: model)
+        group.add(waiting)
+        group.claimed = leads
+        groups[key] = group
+        return leads ? .lead(waiting) : .follow(waiting, wake: nil)
     }
 
     /// Claims the unclaimed group whose oldest request came first, for a worker that is free
