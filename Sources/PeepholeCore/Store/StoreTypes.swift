@@ -104,7 +104,7 @@ public struct ModelSummary: Sendable, Codable, Equatable {
 
 /// A version loaded from the store, ready to run. A class: a request hands its model from the
 /// route to the batcher and the pass, and a struct of this many arrays and strings cost a
-/// reference count per field at each hand-off (1.2 µs of a V2 infer's server time under load).
+/// reference count per field at each hand-off (1.0 µs of a V2 infer's server time under load).
 public final class LoadedModel: Sendable {
     /// What the store says about it.
     public let info: VersionInfo

@@ -15,9 +15,7 @@ struct JSONFields {
             throw PeepholeError.invalidInput(field: path.isEmpty ? "body" : path, message: path.isEmpty ? "expected \(expected)" : "expected \(expected), got \(value.typeName)")
         }
         // The first refused field alphabetically, found without sorting or copying the body's keys.
-        var unknown: String?
-        for key in fields.keys where !accepted.contains(key) && unknown.map({ key < $0 }) ?? true { unknown = key }
-        if let unknown {
+        if let unknown = fields.keys.lazy.filter({ !accepted.contains($0) }).min() {
             throw PeepholeError.invalidInput(field: Self.join(path, unknown), message: "unknown field (accepted: \(accepted.sorted().joined(separator: ", ")))")
         }
         self.fields = fields

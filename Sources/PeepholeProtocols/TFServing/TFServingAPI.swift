@@ -84,12 +84,13 @@ public struct TFServingAPI: Sendable {
         return writer.bytes
     }
 
+    /// The fields of a `:predict` body.
+    private static let bodyFields: Set<String> = ["signature_name", "instances", "inputs"]
+
     /// `POST …:predict`: `{"instances"}` → `{"predictions"}`, `{"inputs"}` → `{"outputs"}`. A
     /// model with several inputs takes each instance as `{name: row}` and the columns as `{name:
     /// tensor}`; a single output is written without its name, several as `{name: row}` per
     /// prediction or `{name: tensor}`, as TF Serving does.
-    private static let bodyFields: Set<String> = ["signature_name", "instances", "inputs"]
-
     public func predict(_ body: some Collection<UInt8>, model: LoadedModel) async throws -> [UInt8] {
         let fields = try JSONFields(try JSONValue.parse(body, maxDepth: limits.maxDepth + 3), accepted: Self.bodyFields)
         if let name = try fields.string("signature_name", expected: "a string"), name != Self.signatureName {
