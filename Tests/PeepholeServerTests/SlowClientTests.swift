@@ -42,9 +42,16 @@ import Testing
         config.maxConnections = 4
         try await withServer(.live, config: config) { client in
             let port = try #require(client.port)
-            // The test client holds one connection; open three more, then one past the limit.
-            let held = try (0..<3).map { _ in try RawHTTPConnection(port: port) }
-            try await Task.sleep(for: .milliseconds(100))
+            // The test client holds one connection; open three more, each answered (so counted)
+            // before one more is opened past the limit.
+            let held = try await offThePool {
+                try (0..<3).map { _ in
+                    let connection = try RawHTTPConnection(port: port)
+                    try connection.send(Array("GET /models HTTP/1.1\r\nHost: x\r\n\r\n".utf8))
+                    return (connection, try connection.readResponse().status)
+                }
+            }
+            #expect(held.map(\.1) == [200, 200, 200])
             let answer = try await offThePool {
                 let refused = try RawHTTPConnection(port: port)
                 try refused.send(Array("GET /models HTTP/1.1\r\nHost: x\r\n\r\n".utf8))
@@ -54,8 +61,8 @@ import Testing
             #expect(answer.body.contains("too_many_connections"))
             #expect(try await client.get("/health").status == .ok)
             let status = try await offThePool {
-                try held[0].send(Array("GET /health HTTP/1.1\r\nHost: x\r\n\r\n".utf8))
-                return try held[0].readResponse().status
+                try held[0].0.send(Array("GET /health HTTP/1.1\r\nHost: x\r\n\r\n".utf8))
+                return try held[0].0.readResponse().status
             }
             #expect(status == 200)
         }

@@ -90,6 +90,18 @@ func withServer(_ setup: TestingSetup = .router, models: [FixtureModel] = [.oneh
     }
 }
 
+/// Polls `condition` until it holds or `timeout` passes, and returns whether it held: for what
+/// the server does in its own time, which a fixed sleep would race while the other tests running
+/// alongside keep the machine busy.
+func eventually(within timeout: Duration = .seconds(10), _ condition: () async throws -> Bool) async throws -> Bool {
+    let deadline = ContinuousClock.now + timeout
+    while ContinuousClock.now < deadline {
+        if try await condition() { return true }
+        try await Task.sleep(for: .milliseconds(20))
+    }
+    return try await condition()
+}
+
 extension TestClientProtocol {
     /// POSTs `json` (text) to `uri`, with a JSON content type unless `contentType` says otherwise.
     func post(_ uri: String, _ json: String, contentType: String? = "application/json") async throws -> TestResponse {
