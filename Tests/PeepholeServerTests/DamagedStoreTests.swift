@@ -36,7 +36,7 @@ import Testing
 
         let app = buildApplication(config: .test, store: try ModelStore(path: store.path, access: .readOnly), logger: quietLogger)
         try await app.test(.router) { client in
-            for _ in 0..<500 where try await client.get("/ready").status != .ok { try await Task.sleep(for: .milliseconds(10)) }
+            _ = try await eventually(within: .seconds(5)) { try await client.get("/ready").status == .ok }
             let models = try #require(try await client.get("/models").json["models"] as? [[String: Any]])
             let damaged = try #require(models.first { $0["name"] as? String == "chars" }?["versions"] as? [[String: Any]])
             #expect(damaged.count == 1)

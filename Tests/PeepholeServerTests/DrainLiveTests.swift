@@ -28,9 +28,7 @@ import Testing
         defer { if server.isRunning { kill(server.processIdentifier, SIGKILL) } }
 
         let port = try #require(try await log.waitForPort(), "the server never logged its port:\n\(log.text)")
-        for _ in 0..<500 where (try? status(port: port, path: "/v2/health/ready")) != 200 {
-            try await Task.sleep(for: .milliseconds(20))
-        }
+        _ = try await eventually { (try? status(port: port, path: "/v2/health/ready")) == 200 }
         #expect(try status(port: port, path: "/v2/health/ready") == 200)
 
         let body = Array(oneHotInputs(batch: 1000, steps: 200).utf8)
@@ -39,8 +37,9 @@ import Testing
         try inFlight.send(body[..<(body.count / 2)])
         let signalled = ContinuousClock.now
         kill(server.processIdentifier, SIGTERM)
-        // The signal is handled on the server's own time; poll rather than sleep, so that the
-        // checks start as soon as it is.
+        // The signal is handled on the server's own time; poll until it is, sleeping the thread
+        // rather than awaiting a wake-up (what `eventually` does), which the other tests keeping
+        // this process busy can delay past the drain.
         for _ in 0..<500 where (try? status(port: port, path: "/v2/health/ready")) != 503 { usleep(10_000) }
 
         // Not ready at once, on new connections, while still live and still serving.
@@ -52,7 +51,7 @@ import Testing
         let (code, response) = try inFlight.readResponse()
         #expect(code == 200, "\(response.prefix(300))")
 
-        for _ in 0..<1000 where server.isRunning { try await Task.sleep(for: .milliseconds(20)) }
+        _ = try await eventually(within: .seconds(20)) { !server.isRunning }
         let elapsed = ContinuousClock.now - signalled
         #expect(!server.isRunning)
         #expect(server.terminationReason == .exit && server.terminationStatus == 0, "\(log.text)")

@@ -135,13 +135,13 @@ import Testing
         let logged = try? await log.waitForPort()
         if logged == nil { stop(server) }
         let port = try #require(logged, "the server never logged its port:\n\(log.text)")
-        for _ in 0..<500 {
-            if let status = try? await offThePool({ () -> Int in
+        _ = try await eventually {
+            let status = try? await offThePool { () -> Int in
                 let connection = try RawHTTPConnection(port: port)
                 try connection.send(Array("GET /ready HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".utf8))
                 return try connection.readResponse().status
-            }), status == 200 { break }
-            try await Task.sleep(for: .milliseconds(20))
+            }
+            return status == 200
         }
         return (server, port)
     }

@@ -38,9 +38,7 @@ import Testing
         defer { if server.isRunning { kill(server.processIdentifier, SIGKILL) } }
 
         let port = try #require(try await log.waitForPort(), "the server never logged its port:\n\(log.text)")
-        for _ in 0..<500 where (try? await httpStatus(port: port, path: "/ready")) != 200 {
-            try await Task.sleep(for: .milliseconds(20))
-        }
+        _ = try await eventually { (try? await httpStatus(port: port, path: "/ready")) == 200 }
 
         // 1000 sequences of 200 one-hot steps; the head and half the body go before SIGTERM,
         // the rest after, so the request is certainly in flight when the signal lands.
@@ -57,7 +55,7 @@ import Testing
         #expect(status == 200, "\(response.prefix(300))")
         #expect(response.hasPrefix(#"{"model":"onehot","version":1,"outputs":[["#))
 
-        for _ in 0..<500 where server.isRunning { try await Task.sleep(for: .milliseconds(20)) }
+        _ = try await eventually { !server.isRunning }
         #expect(!server.isRunning)
         #expect(server.terminationReason == .exit && server.terminationStatus == 0, "\(log.text)")
         #expect(log.text.contains("Loaded model"))

@@ -36,9 +36,9 @@ import Testing
                     try await Task.sleep(for: .milliseconds(120))
                 }
                 var served = 0
-                for _ in 0..<200 where served != 4 {
+                _ = try await eventually(within: .seconds(4)) {
                     served = (try await client.get("/models/onehot").json["version"] as? Int) ?? 0
-                    try await Task.sleep(for: .milliseconds(20))
+                    return served == 4
                 }
                 #expect(served == 4, "the newest import is served")
                 stop.set()

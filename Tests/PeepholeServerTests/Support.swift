@@ -82,10 +82,7 @@ func withServer(_ setup: TestingSetup = .router, models: [FixtureModel] = [.oneh
     try prepare(testStore)
     let app = buildApplication(config: config, store: testStore.store, logger: logger)
     try await app.test(setup) { client in
-        for _ in 0..<500 {
-            if try await client.execute(uri: "/ready", method: .get).status == .ok { break }
-            try await Task.sleep(for: .milliseconds(10))
-        }
+        _ = try await eventually(within: .seconds(5)) { try await client.execute(uri: "/ready", method: .get).status == .ok }
         try await body(client)
     }
 }
